@@ -1,0 +1,175 @@
+"""Detector base class, the versioned detector registry, and the unit helper detectors share."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping, Sequence
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Literal
+
+from convmaint.errors import ConfigError
+from convmaint.lexicon import LexiconSet
+from convmaint.model import Conversation, Move, Turn
+from convmaint.nlp.base import ParsedTurn
+
+__all__ = ["Detector", "Mode", "detector_classes", "make_detectors", "register_detector", "units"]
+
+Mode = Literal["full", "fast"]
+
+#: Built-in detector modules, one per move family, imported on first use.
+_BUILTIN_MODULES = ("clarification", "repair", "grounding", "topic")
+_REGISTRY: dict[str, type[Detector]] = {}
+_loaded = False
+
+
+class Detector:
+    """A move detector for one family (or part of one).
+
+    Subclasses set the class attributes, take keyword-only configuration in ``__init__`` (with
+    documented defaults), build their matchers once there, and implement :meth:`detect`.
+
+    Attributes:
+        name: Family-level name, e.g. ``"grounding"``; registered as ``"<name>.v<version>"``.
+        version: Bumped on any behaviour change (old names keep working where kept).
+        labels: The move labels the detector emits.
+        requires: Annotations needed in full mode (see :data:`convmaint.nlp.ANNOTATIONS`).
+        requires_fast: Annotations needed in fast mode (tokens and sentence boundaries only).
+        order: Detectors run in ascending order; later ones see earlier ones' moves in ``prior``.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    labels: ClassVar[tuple[str, ...]] = ()
+    requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
+    requires_fast: ClassVar[frozenset[str]] = frozenset({"tokens", "sents"})
+    order: ClassVar[int] = 50
+
+    def __init__(self, *, lexicons: LexiconSet, mode: Mode = "full") -> None:
+        if mode not in ("full", "fast"):
+            raise ConfigError(f"unknown mode {mode!r}; expected full or fast")
+        self.lexicons = lexicons
+        self.mode = mode
+
+    @classmethod
+    def qualified_name(cls) -> str:
+        return f"{cls.name}.v{cls.version}"
+
+    @property
+    def id(self) -> str:
+        return self.qualified_name()
+
+    def requirements(self) -> frozenset[str]:
+        """What this detector needs from the backend in its mode."""
+        return self.requires_fast if self.mode == "fast" else self.requires
+
+    def config(self) -> dict[str, Any]:
+        """The detector's effective configuration (for provenance)."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and isinstance(v, int | float | str | bool)}
+
+    def detect(self, conv: Conversation, parsed: Sequence[ParsedTurn], prior: Sequence[Move] = ()) -> list[Move]:
+        """Return the moves found in ``conv``; ``parsed[i]`` is the parse of ``conv.turns[i]``."""
+        raise NotImplementedError
+
+    def move(self, label: str, turn: int, start: int, end: int, **kwargs: Any) -> Move:
+        """Build a Move stamped with this detector's versioned name."""
+        return Move(label=label, turn=turn, start=start, end=end, detector=self.id, **kwargs)
+
+
+def register_detector(cls: type[Detector]) -> type[Detector]:
+    """Class decorator: register a detector under ``<name>.v<version>``."""
+    if not cls.name:
+        raise ValueError(f"detector {cls.__name__} has no name")
+    _REGISTRY[cls.qualified_name()] = cls
+    return cls
+
+
+def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in _BUILTIN_MODULES:
+        try:
+            importlib.import_module(f"convmaint.detect.{mod}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"convmaint.detect.{mod}":
+                raise
+    for ep in entry_points(group="convmaint.detectors"):
+        cls = ep.load()
+        if isinstance(cls, type) and issubclass(cls, Detector) and cls.qualified_name() not in _REGISTRY:
+            register_detector(cls)
+
+
+def detector_classes() -> dict[str, type[Detector]]:
+    """Registered detectors by versioned name."""
+    _load_all()
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+def _latest() -> dict[str, type[Detector]]:
+    latest: dict[str, type[Detector]] = {}
+    for cls in detector_classes().values():
+        if cls.name not in latest or cls.version > latest[cls.name].version:
+            latest[cls.name] = cls
+    return latest
+
+
+def make_detectors(
+    names: Iterable[str] | None = None,
+    *,
+    lexicons: LexiconSet,
+    mode: Mode = "full",
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Detector]:
+    """Instantiate detectors, in run order.
+
+    Args:
+        names: Versioned names (``"repair.v1"``) or family names (``"repair"``: the newest
+            version); all families when None.
+        lexicons: The loaded lexicons.
+        mode: ``full`` (parse-based) or ``fast`` (tokens, matchers and lexical cohesion only).
+        config: Per-detector keyword options, keyed by family or versioned name.
+    """
+    classes = detector_classes()
+    latest = _latest()
+    chosen: list[type[Detector]] = []
+    for name in names if names is not None else list(latest):
+        cls = classes.get(name) or latest.get(name)
+        if cls is None:
+            raise ConfigError(f"unknown detector {name!r}; registered: {', '.join(classes)}")
+        if cls not in chosen:
+            chosen.append(cls)
+    chosen.sort(key=lambda c: (c.order, c.qualified_name()))
+    config = config or {}
+    out = []
+    for cls in chosen:
+        opts = dict(config.get(cls.name, {}))
+        opts.update(config.get(cls.qualified_name(), {}))
+        try:
+            out.append(cls(lexicons=lexicons, mode=mode, **opts))
+        except TypeError as exc:
+            raise ConfigError(f"bad options for detector {cls.qualified_name()}: {exc}") from None
+    return out
+
+
+def units(turn: Turn, parsed: ParsedTurn) -> list[tuple[int, int]]:
+    """The sub-turn units to look for moves in, as character spans.
+
+    The segments a source annotated (SwDA utterances, MRDA dialogue acts) where there are any,
+    else the parser's sentences, else the whole turn. Spans are trimmed of surrounding spaces.
+    """
+    text = turn.text
+    if turn.segments:
+        spans = [(s.start, s.end) for s in turn.segments]
+    elif len(parsed.words) and "sents" in parsed.annotations:
+        spans = [parsed.char_span(i, j) for i, j in parsed.sentences()]
+    else:
+        spans = [(0, len(text))]
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        out.append((s, e))
+    return out

@@ -1,0 +1,405 @@
+"""Cue lexicons: TOML data files with provenance, validated on load, matched against parsed turns.
+
+A lexicon file (``lexicons/<language>/<id>.toml``)::
+
+    [lexicon]
+    id = "backchannels"
+    version = "1.0"
+    language = "en"
+    description = "Continuers and receipts"
+    source = "Jurafsky, Shriberg & Biasca (1997), SWBD-DAMSL manual; Ward & Tsukahara (2000)"
+    licence = "MIT"
+
+    [[entries]]
+    pattern = "uh-huh"                      # a phrase: matched case-insensitively on word boundaries
+    label = "grounding.acknowledgement"     # a move label or a cue class (e.g. "editing_term")
+    match = "phrase"
+    attributes = { form = "continuer" }
+    note = "the prototypical continuer"
+
+    [[entries]]
+    pattern = [{ LOWER = "which" }, { POS = "NOUN", OP = "?" }]   # a token pattern
+    label = "clarification.cue"
+    match = "token"
+
+Token patterns use a subset of spaCy's Matcher language, evaluated on
+:class:`~convmaint.nlp.base.ParsedTurn` so that they work with every backend: keys ``LOWER``,
+``TEXT``, ``LEMMA``, ``POS``, ``TAG``, ``DEP``, ``IS_PUNCT``; values a string, ``{IN = [...]}``,
+``{NOT_IN = [...]}`` or ``{REGEX = "..."}``; ``OP`` one of ``?``, ``*``, ``+``, ``!``. An empty
+dict ``{}`` matches any token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from convmaint.errors import LexiconError
+from convmaint.model import FrozenDict, freeze
+
+__all__ = ["Entry", "Lexicon", "LexiconSet", "Match", "Matcher", "load_lexicons"]
+
+_HEADER_KEYS = ("id", "version", "language", "description", "source", "licence")
+_TOKEN_KEYS = {"LOWER", "TEXT", "LEMMA", "POS", "TAG", "DEP", "IS_PUNCT", "OP"}
+_OPS = {"?", "*", "+", "!"}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One lexicon entry."""
+
+    pattern: str | tuple[Mapping[str, Any], ...]
+    label: str
+    match: str
+    lexicon: str
+    attributes: Mapping[str, Any] = field(default_factory=FrozenDict)
+    note: str = ""
+    source: str = ""
+
+    @property
+    def cue(self) -> str:
+        if isinstance(self.pattern, str):
+            return self.pattern
+        return " ".join(str(next(iter(p.values()), "*")) for p in self.pattern)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """A validated lexicon file."""
+
+    id: str
+    version: str
+    language: str
+    description: str
+    source: str
+    licence: str
+    entries: tuple[Entry, ...]
+    path: str
+    sha256: str
+
+    @property
+    def hash(self) -> str:
+        """A short content hash, stamped into every output."""
+        return self.sha256[:12]
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "language": self.language,
+            "entries": len(self.entries),
+            "hash": self.hash,
+            "path": self.path,
+            "source": self.source,
+            "licence": self.licence,
+        }
+
+
+def _fail(path: Path, msg: str, entry: int | None = None) -> LexiconError:
+    return LexiconError(msg, path=path, record=None if entry is None else f"entry {entry}")
+
+
+def _validate_token_pattern(pattern: Any, path: Path, n: int) -> tuple[Mapping[str, Any], ...]:
+    if not isinstance(pattern, list) or not pattern:
+        raise _fail(path, "a token pattern must be a non-empty list of tables", n)
+    for spec in pattern:
+        if not isinstance(spec, Mapping):
+            raise _fail(path, f"token spec {spec!r} is not a table", n)
+        bad = set(spec) - _TOKEN_KEYS
+        if bad:
+            raise _fail(path, f"unknown token pattern key(s) {sorted(bad)}; expected {sorted(_TOKEN_KEYS)}", n)
+        if "OP" in spec and spec["OP"] not in _OPS:
+            raise _fail(path, f"OP must be one of {sorted(_OPS)}, got {spec['OP']!r}", n)
+        for key, value in spec.items():
+            if key == "OP":
+                continue
+            if isinstance(value, Mapping):
+                if set(value) - {"IN", "NOT_IN", "REGEX"} or len(value) != 1:
+                    raise _fail(path, f"{key}: expected one of IN, NOT_IN, REGEX, got {sorted(value)}", n)
+                if "REGEX" in value:
+                    try:
+                        re.compile(value["REGEX"])
+                    except re.error as exc:
+                        raise _fail(path, f"{key}: bad REGEX {value['REGEX']!r}: {exc}", n) from None
+                elif not isinstance(next(iter(value.values())), list):
+                    raise _fail(path, f"{key}: IN / NOT_IN take a list", n)
+            elif not isinstance(value, str | bool):
+                raise _fail(path, f"{key}: expected a string, a boolean or a table, got {value!r}", n)
+    return tuple(freeze(spec) for spec in pattern)
+
+
+def load_lexicon(path: str | Path) -> Lexicon:
+    """Load and validate one lexicon file.
+
+    Raises:
+        LexiconError: naming the file and the entry that is wrong.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _fail(path, f"cannot read lexicon: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _fail(path, "lexicon is not UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(path, f"invalid TOML: {exc}") from None
+    head = data.get("lexicon")
+    if not isinstance(head, Mapping):
+        raise _fail(path, "missing [lexicon] header table")
+    missing = [k for k in _HEADER_KEYS if not str(head.get(k, "")).strip()]
+    if missing:
+        raise _fail(path, f"[lexicon] header lacks {', '.join(missing)} (all of {', '.join(_HEADER_KEYS)} are required)")
+    entries_raw = data.get("entries")
+    if not isinstance(entries_raw, list) or not entries_raw:
+        raise _fail(path, "a lexicon needs at least one [[entries]] table")
+    entries = []
+    seen: set[tuple[str, str]] = set()
+    for n, e in enumerate(entries_raw, start=1):
+        if not isinstance(e, Mapping):
+            raise _fail(path, "an entry must be a table", n)
+        bad = set(e) - {"pattern", "label", "match", "attributes", "note", "source"}
+        if bad:
+            raise _fail(path, f"unknown entry key(s) {sorted(bad)}", n)
+        label = e.get("label")
+        if not isinstance(label, str) or not label.strip():
+            raise _fail(path, "entry needs a non-empty 'label'", n)
+        kind = e.get("match", "phrase")
+        if kind == "phrase":
+            pattern = e.get("pattern")
+            if not isinstance(pattern, str) or not _normalise(pattern):
+                raise _fail(path, "a phrase entry needs a non-empty string 'pattern'", n)
+            key = (_normalise(pattern), label)
+            if key in seen:
+                raise _fail(path, f"duplicate phrase {pattern!r} for label {label!r}", n)
+            seen.add(key)
+        elif kind == "token":
+            pattern = _validate_token_pattern(e.get("pattern"), path, n)
+        else:
+            raise _fail(path, f"match must be 'phrase' or 'token', got {kind!r}", n)
+        attrs = e.get("attributes", {})
+        if not isinstance(attrs, Mapping):
+            raise _fail(path, "'attributes' must be a table", n)
+        entries.append(
+            Entry(pattern=pattern, label=label, match=kind, lexicon=str(head["id"]), attributes=freeze(attrs),
+                  note=str(e.get("note", "")), source=str(e.get("source", "")) or str(head["source"]))
+        )
+    return Lexicon(
+        id=str(head["id"]), version=str(head["version"]), language=str(head["language"]),
+        description=str(head["description"]), source=str(head["source"]), licence=str(head["licence"]),
+        entries=tuple(entries), path=str(path), sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+# ------------------------------------------------------------------------------------ matching
+
+_WS_RE = re.compile(r"\s+")
+
+
+def _normalise(text: str) -> str:
+    return _WS_RE.sub(" ", text.strip().lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A lexicon hit: character span in the turn text and the entry that matched."""
+
+    start: int
+    end: int
+    entry: Entry
+
+    @property
+    def label(self) -> str:
+        return self.entry.label
+
+
+def _token_ok(spec: Mapping[str, Any], parsed: Any, i: int) -> bool:
+    for key, want in spec.items():
+        if key == "OP":
+            continue
+        if key == "LOWER":
+            have = parsed.lower[i]
+        elif key == "TEXT":
+            have = parsed.words[i]
+        elif key == "LEMMA":
+            have = parsed.lemmas[i]
+        elif key == "POS":
+            have = parsed.pos[i] if parsed.pos else ""
+        elif key == "TAG":
+            have = parsed.tags[i] if parsed.tags else ""
+        elif key == "DEP":
+            have = parsed.deps[i] if parsed.deps else ""
+        else:  # IS_PUNCT
+            if bool(want) != parsed.is_punct(i):
+                return False
+            continue
+        if isinstance(want, Mapping):
+            if "IN" in want:
+                if have not in want["IN"]:
+                    return False
+            elif "NOT_IN" in want:
+                if have in want["NOT_IN"]:
+                    return False
+            elif not re.search(want["REGEX"], have):
+                return False
+        elif have != want:
+            return False
+    return True
+
+
+def _match_from(specs: Sequence[Mapping[str, Any]], parsed: Any, k: int, i: int, n: int) -> int | None:
+    """Greedy-with-backtracking match of specs[k:] at token i; returns the end token or None."""
+    if k == len(specs):
+        return i
+    spec = specs[k]
+    op = spec.get("OP")
+    if op == "!":
+        if i < n and _token_ok(spec, parsed, i):
+            return None
+        return _match_from(specs, parsed, k + 1, i + 1, n) if i < n else None
+    if op in ("*", "+", "?"):
+        limit = 1 if op == "?" else n - i
+        j = i
+        while j < n and j - i < limit and _token_ok(spec, parsed, j):
+            j += 1
+        lowest = i + 1 if op == "+" else i
+        for stop in range(j, lowest - 1, -1):
+            end = _match_from(specs, parsed, k + 1, stop, n)
+            if end is not None:
+                return end
+        return None
+    if i < n and _token_ok(spec, parsed, i):
+        return _match_from(specs, parsed, k + 1, i + 1, n)
+    return None
+
+
+class Matcher:
+    """Finds the entries of some lexicons in parsed turns (phrases by regex, token patterns by tokens).
+
+    Built once (in a detector factory) and reused for every turn.
+    """
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = tuple(entries)
+        self._phrases: dict[str, list[Entry]] = {}
+        self._token: list[Entry] = []
+        for e in self.entries:
+            if e.match == "phrase":
+                self._phrases.setdefault(_normalise(e.pattern), []).append(e)  # type: ignore[arg-type]
+            else:
+                self._token.append(e)
+        self._regex = self._compile(self._phrases)
+
+    @staticmethod
+    def _compile(phrases: Mapping[str, Any]) -> re.Pattern[str] | None:
+        if not phrases:
+            return None
+        alts = []
+        for p in sorted(phrases, key=lambda s: (-len(s), s)):
+            alts.append(r"\s+".join(re.escape(w) for w in p.split(" ")))
+        # Word edges only where the pattern itself starts/ends with a word character.
+        return re.compile(r"(?<![\w'’-])(?:" + "|".join(alts) + r")(?![\w'’])", re.IGNORECASE)
+
+    def find(self, parsed: Any, start: int = 0, end: int | None = None) -> list[Match]:
+        """All matches inside characters ``[start, end)`` of the parsed turn, sorted by position."""
+        text = parsed.text
+        end = len(text) if end is None else end
+        out: list[Match] = []
+        if self._regex is not None:
+            for m in self._regex.finditer(text, start, end):
+                if m.end() > end:
+                    continue
+                for e in self._phrases.get(_normalise(m.group(0)), ()):
+                    out.append(Match(m.start(), m.end(), e))
+        if self._token:
+            i0, j0 = parsed.tokens_in(start, end)
+            for e in self._token:
+                for i in range(i0, j0):
+                    stop = _match_from(e.pattern, parsed, 0, i, j0)  # type: ignore[arg-type]
+                    if stop is not None and stop > i:
+                        s, t = parsed.char_span(i, stop)
+                        out.append(Match(s, t, e))
+        out.sort(key=lambda m: (m.start, -m.end))
+        return out
+
+    def find_text(self, text: str) -> list[Match]:
+        """Phrase matches in raw text (token entries are skipped): for baselines and fast paths."""
+        if self._regex is None:
+            return []
+        return [Match(m.start(), m.end(), e) for m in self._regex.finditer(text)
+                for e in self._phrases.get(_normalise(m.group(0)), ())]
+
+
+class LexiconSet:
+    """All loaded lexicons, by id; the provenance (ids, versions, hashes) of a run."""
+
+    def __init__(self, lexicons: Iterable[Lexicon]) -> None:
+        self.lexicons: dict[str, Lexicon] = {}
+        for lex in lexicons:
+            if lex.id in self.lexicons:
+                raise LexiconError(f"lexicon id {lex.id!r} is defined twice (also in {self.lexicons[lex.id].path})", path=lex.path)
+            self.lexicons[lex.id] = lex
+
+    def __getitem__(self, lexicon_id: str) -> Lexicon:
+        try:
+            return self.lexicons[lexicon_id]
+        except KeyError:
+            raise LexiconError(f"no lexicon {lexicon_id!r}; loaded: {', '.join(sorted(self.lexicons))}") from None
+
+    def __contains__(self, lexicon_id: object) -> bool:
+        return lexicon_id in self.lexicons
+
+    def entries(self, *, lexicons: Iterable[str] | None = None, labels: Iterable[str] | None = None) -> list[Entry]:
+        ids = list(lexicons) if lexicons is not None else list(self.lexicons)
+        wanted = set(labels) if labels is not None else None
+        return [e for i in ids for e in self[i].entries if wanted is None or e.label in wanted]
+
+    def matcher(self, *, lexicons: Iterable[str] | None = None, labels: Iterable[str] | None = None) -> Matcher:
+        return Matcher(self.entries(lexicons=lexicons, labels=labels))
+
+    @cached_property
+    def hashes(self) -> dict[str, str]:
+        return {i: lex.hash for i, lex in sorted(self.lexicons.items())}
+
+    def info(self) -> list[dict[str, Any]]:
+        return [lex.info() for _, lex in sorted(self.lexicons.items())]
+
+
+def lexicon_paths(language: str = "en", extra: Iterable[str | Path] = ()) -> list[Path]:
+    """Bundled lexicon files for ``language`` plus user files or folders in ``extra``."""
+    from convmaint.resources import resource_dir
+
+    paths = sorted((resource_dir("lexicons") / language).glob("*.toml"))
+    for item in extra:
+        p = Path(item)
+        if p.is_dir():
+            paths.extend(sorted(p.glob("*.toml")))
+        elif p.exists():
+            paths.append(p)
+        else:
+            raise LexiconError("no such lexicon file or folder", path=p)
+    return paths
+
+
+def load_lexicons(language: str = "en", extra: Iterable[str | Path] = ()) -> LexiconSet:
+    """Load and validate the bundled lexicons (and user lexicons in ``extra``).
+
+    User lexicons with the id of a bundled one replace it.
+
+    Example:
+        >>> lexset = load_lexicons()
+        >>> "backchannels" in lexset  # doctest: +SKIP
+        True
+    """
+    loaded: dict[str, Lexicon] = {}
+    for path in lexicon_paths(language, extra):
+        lex = load_lexicon(path)
+        loaded[lex.id] = lex
+    return LexiconSet(loaded.values())
