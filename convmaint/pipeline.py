@@ -95,3 +95,25 @@ class Annotator:
 def detect_moves(conversations: Iterable[Conversation], **kwargs: Any) -> Iterator[tuple[Conversation, list[Move]]]:
     """Detect moves in conversations with a freshly created :class:`Annotator` (see its options)."""
     return Annotator.create(**kwargs).run(conversations)
+
+
+def detect(
+    paths: Any,
+    *,
+    format: str | None = None,
+    roles: Any = None,
+    options: dict[str, Any] | None = None,
+    errors: list | None = None,
+    strict: bool = False,
+    detectors: Iterable[str] | None = None,
+    mode: Mode = "full",
+    backend: str = "spacy",
+    model: str | None = None,
+) -> tuple[Annotator, Iterator[tuple[Conversation, list[Move]]]]:
+    """Read transcripts and detect moves (``convmaint detect``): the annotator (for provenance) and
+    a stream of ``(conversation, moves)``."""
+    from convmaint.io.loader import load
+
+    ann = Annotator.create(detectors, mode=mode, backend=backend, model=model)
+    convs = load(paths, format=format, roles=roles, options=options, errors=errors, strict=strict)
+    return ann, ann.run(convs)

@@ -9,7 +9,8 @@ from typing import Any
 
 from convmaint.errors import ConvmaintError, ReaderError, UnknownFormatError
 from convmaint.io.base import ReadContext, RoleMap, folder_config, role_map_from_config
-from convmaint.io.registry import get_reader, sniff
+from convmaint.io.base import strip_gz
+from convmaint.io.registry import get_reader, readers, sniff
 from convmaint.model import Conversation
 
 __all__ = ["ErrorLog", "iter_sources", "load"]
@@ -90,8 +91,14 @@ def _walk(path: Path, format: str | None, cfg: dict[str, Any], errors: list | No
             return
     reader = sniff(path)
     if reader is None:
-        if explicit:
-            err = UnknownFormatError("no reader recognises this file; name one with --format (see `convmaint formats`)", path=path)
+        # A file whose ending a reader handles but whose content none recognises is most likely a
+        # corrupt transcript: report it. Other files (and generic .txt) in a folder are skipped.
+        ending = strip_gz(path).rsplit(".", 1)[-1]
+        suspicious = ending != "txt" and any(("." + ending) in r.extensions for r in readers().values())
+        if explicit or suspicious:
+            err = UnknownFormatError(
+                "no reader recognises this file's content; it may be corrupt, or name a reader with --format "
+                "(see `convmaint formats`)", path=path)
             if errors is None:
                 raise err
             errors.append(err)

@@ -9,7 +9,7 @@ from pathlib import Path
 from convmaint.errors import UnknownFormatError
 from convmaint.io.base import Reader, read_head, strip_gz
 
-__all__ = ["get_reader", "readers", "register_reader", "sniff"]
+__all__ = ["get_reader", "list_formats", "readers", "register_reader", "sniff"]
 
 #: Modules holding the built-in readers; imported on first use so that ``convmaint --help`` stays fast.
 _BUILTIN_MODULES = (
@@ -95,3 +95,11 @@ def sniff(path: Path) -> Reader | None:
         return None
     scored.sort(key=lambda s: (-s[0], s[1]))
     return scored[0][2]
+
+
+def list_formats() -> list[dict[str, object]]:
+    """Name, file endings, folder flag and description of every reader (``convmaint formats``)."""
+    return [
+        {"name": r.name, "extensions": list(r.extensions), "directory": r.directory, "description": r.description}
+        for r in sorted(readers().values(), key=lambda r: r.name)
+    ]

@@ -1,0 +1,103 @@
+"""Lexicon files: validation with file and entry in errors, and the phrase/token matcher."""
+
+from __future__ import annotations
+
+import pytest
+
+from convmaint.errors import LexiconError
+from convmaint.lexicon import LexiconSet, Matcher, load_lexicon, load_lexicons
+from convmaint.nlp.base import ParsedTurn
+
+HEADER = '''[lexicon]
+id = "t"
+version = "1"
+language = "en"
+description = "test"
+source = "written for the tests"
+licence = "MIT"
+'''
+
+
+def _lex(tmp_path, body, name="t.toml"):
+    p = tmp_path / name
+    p.write_text(HEADER + body, encoding="utf-8")
+    return p
+
+
+def _parsed(text, pos=None):
+    import re
+
+    toks = [(m.group(0), m.start()) for m in re.finditer(r"\w+(?:-\w+)*|[^\w\s]", text)]
+    words = tuple(w for w, _ in toks)
+    return ParsedTurn(text=text, words=words, starts=tuple(s for _, s in toks), lower=tuple(w.lower() for w in words),
+                      lemmas=tuple(w.lower() for w in words), pos=tuple(pos) if pos else (),
+                      annotations=frozenset({"tokens", "pos"} if pos else {"tokens"}))
+
+
+def test_phrase_and_token_matching(tmp_path):
+    lex = load_lexicon(_lex(tmp_path, '''
+[[entries]]
+pattern = "I mean"
+label = "editing_term"
+match = "phrase"
+[[entries]]
+pattern = "uh-huh"
+label = "grounding.acknowledgement"
+attributes = { form = "continuer" }
+[[entries]]
+pattern = [{ LOWER = "which" }, { POS = "NOUN", OP = "?" }, { LOWER = { IN = ["one", "ones"] } }]
+label = "clarification.cue"
+match = "token"
+'''))
+    m = Matcher(lex.entries)
+    p = _parsed("Uh-huh, I  mean which one?")
+    hits = [(p.text[h.start:h.end], h.label) for h in m.find(p)]
+    assert hits == [("Uh-huh", "grounding.acknowledgement"), ("I  mean", "editing_term"), ("which one", "clarification.cue")]
+    assert m.find(p)[0].entry.attributes["form"] == "continuer"
+    assert not m.find(_parsed("Romeaning"))  # word edges respected
+    p2 = _parsed("which blue one", pos=["DET", "ADJ", "NOUN"])
+    assert not [h for h in m.find(p2) if h.label == "clarification.cue"]  # ADJ is not NOUN
+    assert m.find(p, 8) and all(h.start >= 8 for h in m.find(p, 8))
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("", "at least one"),
+        ('[[entries]]\npattern = "x"\n', "non-empty 'label'"),
+        ('[[entries]]\npattern = "x"\nlabel = "l"\nmatch = "regex"\n', "'phrase' or 'token'"),
+        ('[[entries]]\npattern = [{ SHAPE = "x" }]\nlabel = "l"\nmatch = "token"\n', "unknown token pattern key"),
+        ('[[entries]]\npattern = "x"\nlabel = "l"\n[[entries]]\npattern = "X"\nlabel = "l"\n', "duplicate phrase"),
+        ('[[entries]]\npattern = [{ LOWER = "a", OP = "{2}" }]\nlabel = "l"\nmatch = "token"\n', "OP must be"),
+    ],
+)
+def test_invalid_entries_name_file_and_entry(tmp_path, body, message):
+    with pytest.raises(LexiconError, match=message) as info:
+        load_lexicon(_lex(tmp_path, body))
+    assert info.value.path and info.value.path.endswith("t.toml")
+
+
+def test_missing_header_fields(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('[lexicon]\nid = "x"\n[[entries]]\npattern = "a"\nlabel = "b"\n')
+    with pytest.raises(LexiconError, match="lacks version, language, description, source, licence"):
+        load_lexicon(p)
+
+
+def test_bundled_lexicons_valid_with_provenance():
+    lexset = load_lexicons()
+    assert lexset.lexicons, "no bundled lexicons found"
+    for lex in lexset.lexicons.values():
+        assert lex.source and lex.licence and len(lex.hash) == 12
+        assert all(e.source for e in lex.entries)
+
+
+def test_user_lexicon_extends_and_hash_changes(tmp_path):
+    p = _lex(tmp_path, '[[entries]]\npattern = "okey dokey"\nlabel = "grounding.acknowledgement"\n')
+    lexset = load_lexicons(extra=[p])
+    assert lexset["t"].entries[0].pattern == "okey dokey"
+    h1 = lexset.hashes["t"]
+    p.write_text(p.read_text() + '[[entries]]\npattern = "roger"\nlabel = "grounding.acknowledgement"\n')
+    assert load_lexicons(extra=[p]).hashes["t"] != h1
+    with pytest.raises(LexiconError, match="defined twice"):
+        LexiconSet([lexset["t"], lexset["t"]])
