@@ -197,8 +197,15 @@ def _open_bytes(path: Path) -> io.BufferedIOBase:
         raise ReaderError(f"cannot open file: {exc.strerror or exc}", path=path) from None
 
 
-def iter_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+def iter_lines(
+    path: Path, encoding: str = "utf-8", *, report: Callable[[ConvmaintError], None] | None = None
+) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, line)`` without the newline; gzip transparent; streaming.
+
+    Args:
+        report: When given, a line that is not valid ``encoding`` is passed to it as an
+            EncodingError and skipped (for line-oriented formats, where one bad line should not
+            cost the rest of the file); otherwise the error is raised.
 
     Raises:
         EncodingError: a line is not valid ``encoding``, with its line number.
@@ -212,12 +219,16 @@ def iter_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]
                 try:
                     line = raw.decode(encoding)
                 except UnicodeDecodeError as exc:
-                    raise EncodingError(
+                    err = EncodingError(
                         f"not valid {encoding} text (byte {exc.start} of the line); "
                         "convert the file to UTF-8",
                         path=path,
                         line=lineno,
-                    ) from None
+                    )
+                    if report is None:
+                        raise err from None
+                    report(err)
+                    continue
                 if lineno == 1 and line.startswith("\ufeff"):
                     line = line[1:]
                 yield lineno, line.rstrip("\r\n")

@@ -80,9 +80,7 @@ def make_conversation(
     if not turns:
         ctx.report(FormatError("conversation has no turns with text; it is left out", path=path, line=line, record=conv_id))
         return None
-    meta = {"format": fmt, **(metadata or {})}
-    if ctx.corpus:
-        meta["corpus"] = ctx.corpus
-    else:
-        meta.setdefault("corpus", path.parent.name if path.is_file() else path.name)
+    # The reader's own keys win over keys a record happens to carry.
+    meta = {**(metadata or {}), "format": fmt}
+    meta["corpus"] = ctx.corpus or (path.parent.name if path.is_file() else path.name)
     return Conversation(id=str(conv_id), turns=tuple(turns), metadata=meta, source=str(path), gold=tuple(gold))

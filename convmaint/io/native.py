@@ -160,7 +160,7 @@ class NativeReader(Reader):
         return 0.0
 
     def read(self, path: Path, ctx: ReadContext) -> Iterator[Conversation]:
-        for lineno, line in iter_lines(path):
+        for lineno, line in iter_lines(path, report=ctx.report):
             if not line.strip():
                 continue
             try:

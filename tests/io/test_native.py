@@ -79,10 +79,10 @@ def test_unknown_role_and_empty_turn(tmp_path):
 
 def test_non_utf8_file(tmp_path):
     p = tmp_path / "bad.jsonl"
-    p.write_bytes(GOOD.encode() + b"\n" + b'{"id": "x\xff"}\n')
+    p.write_bytes(GOOD.encode() + b"\n" + b'{"id": "x\xff"}\n' + GOOD.encode() + b"\n")
     errors = []
     convs = list(convmaint.load(p, format="native", errors=errors))
-    assert len(convs) == 1
+    assert len(convs) == 2  # the bad line is reported and skipped; the line after it is read
     assert isinstance(errors[0], EncodingError) and errors[0].line == 2
 
 
