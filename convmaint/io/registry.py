@@ -25,6 +25,7 @@ _BUILTIN_MODULES = (
     "mrda",
     "tiage",
     "topical_chat",
+    "dailydialog",
 )
 
 _REGISTRY: dict[str, Reader] = {}
