@@ -204,7 +204,8 @@ _WS_RE = re.compile(r"\s+")
 
 
 def _normalise(text: str) -> str:
-    return _WS_RE.sub(" ", text.strip().lower())
+    # Typographic apostrophes (common in typed chat) match the ASCII ones of the patterns.
+    return _WS_RE.sub(" ", text.strip().lower().replace("\u2019", "'"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +304,7 @@ class Matcher:
             return None
         alts = []
         for p in sorted(phrases, key=lambda s: (-len(s), s)):
-            alts.append(r"\s+".join(re.escape(w) for w in p.split(" ")))
+            alts.append(r"\s+".join(re.escape(w).replace("'", "['\u2019]") for w in p.split(" ")))
         # Word edges only where the pattern itself starts/ends with a word character.
         return re.compile(r"(?<![\w'’-])(?:" + "|".join(alts) + r")(?![\w'’])", re.IGNORECASE)
 
