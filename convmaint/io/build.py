@@ -40,12 +40,14 @@ def make_conversation(
     gold: Iterable[Move] = (),
     line: int | None = None,
     allow_empty: bool = False,
+    corpus: str | None = None,
 ) -> Conversation | None:
     """Resolve roles, number turns and build a Conversation.
 
     A turn with no text is reported through ``ctx.report`` (an :class:`EmptyTurnError` naming the
     path, line and turn) and left out; a conversation with no turns left is reported and None is
-    returned. Readers of corpora whose units may be empty (non-verbal) pass ``allow_empty``.
+    returned. Readers of corpora whose units may be empty (non-verbal) pass ``allow_empty``;
+    readers of named research corpora pass their ``corpus`` name as the default.
     """
     turns: list[Turn] = []
     seen_ids: set[str] = set()
@@ -80,7 +82,10 @@ def make_conversation(
     if not turns:
         ctx.report(FormatError("conversation has no turns with text; it is left out", path=path, line=line, record=conv_id))
         return None
-    # The reader's own keys win over keys a record happens to carry.
+    # The reader's format wins over a key a record happens to carry. The corpus name is, in order:
+    # the one the caller or the folder's convmaint.toml gave, the one in the record's metadata (a
+    # native file written by convmaint), the reader's default for a named corpus, the folder name.
     meta = {**(metadata or {}), "format": fmt}
-    meta["corpus"] = ctx.corpus or (path.parent.name if path.is_file() else path.name)
+    meta["corpus"] = (ctx.corpus or (metadata or {}).get("corpus") or corpus
+                      or (path.parent.name if path.is_file() else path.name))
     return Conversation(id=str(conv_id), turns=tuple(turns), metadata=meta, source=str(path), gold=tuple(gold))
