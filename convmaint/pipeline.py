@@ -40,6 +40,7 @@ class Annotator:
         model: str | None = None,
         lexicons: LexiconSet | None = None,
         config: dict[str, dict[str, Any]] | None = None,
+        cache: str | None = None,
     ) -> Annotator:
         lexset = lexicons if lexicons is not None else load_lexicons()
         dets = make_detectors(detectors, lexicons=lexset, mode=mode, config=config)
@@ -47,6 +48,10 @@ class Annotator:
         for d in dets:
             requires |= d.requirements()
         be = load_backend(backend, requires=requires, model=model)
+        if cache:
+            from convmaint.nlp.cache import CachedBackend
+
+            be = CachedBackend(be, cache)
         for d in dets:
             check_requirements(d.requirements(), be.provides(), who=f"detector {d.id}", backend=backend)
         return cls(detectors=dets, backend=be, lexicons=lexset, mode=mode)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from convmaint._version import __version__
-from convmaint.cli import convert, corpora, detect, evaluate, formats, inspect, lexicons
+from convmaint.cli import analyze, convert, corpora, detect, evaluate, formats, inspect, lexicons
 
 app = typer.Typer(
     name="convmaint",
@@ -33,7 +33,7 @@ def _root(
     """convmaint: conversation-maintenance analysis for human and model dialogue."""
 
 
-for module in (formats, inspect, convert, detect, evaluate, lexicons, corpora):
+for module in (formats, inspect, convert, detect, evaluate, analyze, lexicons, corpora):
     module.register(app)
 
 
