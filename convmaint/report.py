@@ -55,8 +55,12 @@ def _table(df: Any, *, columns: list[str] | None = None, max_rows: int = 60) -> 
 
 
 def _img(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f"<img alt='{html.escape(path.stem)}' src='data:image/png;base64,{data}'>"
+    raw = path.read_bytes()
+    data = base64.b64encode(raw).decode("ascii")
+    # Show figures at about twice their print size (PNG is 300 dpi): one-column figures stay narrow.
+    width = int.from_bytes(raw[16:20], "big") if raw[:8] == b"\x89PNG\r\n\x1a\n" else 0
+    style = f" style='width:{min(1050, max(320, width * 96 * 2 // 300 // 1))}px'" if width else ""
+    return f"<img alt='{html.escape(path.stem)}'{style} src='data:image/png;base64,{data}'>"
 
 
 def write_report(result: Any) -> Path:

@@ -302,7 +302,10 @@ def compare(
             cb = db[col].to_numpy().astype(float)
             rate_a = scale * ca.sum() / ea.sum() if ea.sum() else math.nan
             rate_b = scale * cb.sum() / eb.sum() if eb.sum() else math.nan
-            ratio = ((ca.sum() + 0.5) / ea.sum()) / ((cb.sum() + 0.5) / eb.sum()) if ea.sum() and eb.sum() else math.nan
+            # With no move in either group the ratio is not estimable (0.5/0.5 would only echo the
+            # exposures), so it is reported as NaN rather than as a misleading number.
+            estimable = bool(ea.sum() and eb.sum() and (ca.sum() + cb.sum()))
+            ratio = ((ca.sum() + 0.5) / ea.sum()) / ((cb.sum() + 0.5) / eb.sum()) if estimable else math.nan
             rng = np.random.default_rng(rng_seed)
             if paired:
                 w = _weights(len(ca), n_boot, rng)
@@ -314,7 +317,7 @@ def compare(
                 boots = ((wa @ ca + 0.5) / (wa @ ea)) / ((wb @ cb + 0.5) / (wb @ eb))
             boots = boots[np.isfinite(boots)]
             alpha = (1 - level) / 2
-            lo, hi = (np.quantile(boots, [alpha, 1 - alpha]) if len(boots) else (math.nan, math.nan))
+            lo, hi = (np.quantile(boots, [alpha, 1 - alpha]) if len(boots) and estimable else (math.nan, math.nan))
             p = permutation_test(ca, ea, cb, eb, n_perm=n_perm, seed=rng_seed, paired=paired) if (ca.sum() + cb.sum()) else math.nan
             with np.errstate(divide="ignore", invalid="ignore"):
                 ua = np.where(ea > 0, scale * ca / np.where(ea > 0, ea, 1), np.nan)

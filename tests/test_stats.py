@@ -113,6 +113,12 @@ def test_compare_within_and_between():
     assert all(q >= p for p, q in zip(out["p"], out["p_holm"]))
 
 
+def test_ratio_not_estimable_without_moves():
+    cr = _synthetic_roles().with_columns(pl.lit(0).alias("n_topic.shift"))
+    out = compare(cr, labels=["topic.shift"], families=False, n_perm=99, n_boot=99)
+    assert out["rate_ratio"].is_nan().all() and out["ratio_low"].is_nan().all() and out["p"].is_nan().all()
+
+
 def test_rates_by_group_and_summary():
     cr = _synthetic_roles()
     r = rates(cr, labels=["grounding.acknowledgement"], families=False, n_boot=300)
