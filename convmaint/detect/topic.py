@@ -1,0 +1,741 @@
+"""Topic moves: shifts (marked and unmarked), hand-offs, resumptions and closings.
+
+Topic shifts are found on two paths whose results are merged:
+
+* the **turn path** scores each turn (after the first) for introducing a new topic: topical
+  similarity to the preceding turns and to the next one, questions, topic-proffering questions
+  ("do you have any pets?"), reciprocal questions (which keep the topic), whether the turn
+  answers a question, and boundary markers. A logistic score over these features, with weights
+  fitted on the TIAGE training dialogues (Xie et al. 2021: the label marks the turn that
+  introduces the new topic), is compared with ``shift_threshold``. It runs for two-party talk
+  only, and not on a language model's turns (they answer the user; they open a topic only with
+  a marker);
+* the **unit path** scores each unit (sentence, or transcribed segment) that carries a boundary
+  marker ("anyway", "by the way", "let's move on") or a weak opener ("okay so", "alright"),
+  with evidence from the talk around it: a lull of backchannels before it, a new speaker who
+  keeps the floor after it, and the drop in lexical cohesion across it (Hearst 1997). Its weights
+  were fitted on the first 32 ICSI MRDA meetings (the ``tc`` tag), where topics change with the
+  agenda and markers matter more than content.
+
+Topical similarity is either ``wordllama`` (the default: static token embeddings distilled from
+an LLM's embedding table, MIT, 16 MB shipped inside the wheel, loaded once per detector without
+touching the network) or ``lexical`` (cosine of content-lemma bags; no dependency). Measured on
+TIAGE topic.shift with the turn-path weights refitted on anno_train for each option, F1 on the
+held-out anno_dev (full / fast mode): wordllama 0.577 / 0.579, lexical cohesion 0.553 / 0.539,
+averaged en_core_web_md word vectors 0.544 / 0.523, no similarity features at all 0.49.
+
+Unit of emission: a move's span is the unit (sentence or transcribed segment) that carries it:
+the one with the marker, the topic-proffering question, or else the least similar to the context.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from convmaint.detect.base import Detector, Mode, register_detector, units
+from convmaint.errors import BackendError, ConfigError
+from convmaint.lexicon import LexiconSet, Match, Matcher
+from convmaint.model import Conversation, Move, Role
+from convmaint.nlp.base import ParsedTurn
+
+__all__ = ["TopicDetector"]
+
+SHIFT = "topic.shift"
+HANDOFF = "topic.handoff"
+RESUME = "topic.resume"
+CLOSE = "topic.close"
+_PROFFER = "topic.proffer"
+_OPENER = "topic.opener"
+_PARTICLE = "topic.particle"
+_ACK = "grounding.acknowledgement"
+
+Similarity = Literal["wordllama", "lexical"]
+# Moves of earlier detectors that make their unit repair or clarification work, not a new topic.
+_NOT_A_SHIFT = frozenset({"clarification.request", "repair.other", "repair.completion", "repair.third_position"})
+
+# Closed word classes: grammar, not cue vocabulary (the cues live in the lexicons).
+_WH = frozenset({"what", "who", "whom", "whose", "where", "when", "why", "how", "which", "whats", "what's"})
+_AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "am", "have", "has", "had", "can", "could", "will",
+                  "would", "should", "shall", "may", "might", "any", "ever"})
+_SECOND = frozenset({"you", "your", "yours", "yourself", "u", "ur", "ya"})
+_SUBJ = frozenset({"you", "your", "u", "ya", "we", "i", "they", "he", "she", "it", "there", "this", "that", "yours"})
+# Pronouns that point back into the prior talk: a question built on one is a follow-up, not a proffer.
+_ANAPHOR = frozenset({"it", "that", "this", "they", "them", "those", "these", "there", "he", "she", "him", "her",
+                      "its", "their", "one"})
+# Function and light words never counted as topical content (fast mode has no POS tags to tell).
+_STOP = frozenset("""a an the and or but if so of to in on at for with by from as is are was were be been being am
+i you he she it we they me him her us them my your his its our their this that these those there here what which who
+whom whose when where why how do does did done have has had having not no yes yeah uh um oh well just like really very
+can could would should will shall may might must than then too also about up down out over into all any some one ok
+okay know think mean get got go going s t m re ve ll d don didn doesn isn wasn aren lol wow cool nice great good love
+hi hello hey sound sounds thing things lot much many most more time yep yup huh hmm mm gonna wanna kind sort stuff
+guess say said see let make want need try way sure right fine""".split())
+_CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
+_WORD_RE = re.compile(r"^[a-z][a-z'-]+$")
+
+#: Turn-path feature weights (logistic regression, L2 = 1, fitted on TIAGE anno_train.json, 300
+#: dialogues, full mode), one set per similarity option. Feature meanings: see ``_turn_features``.
+_TURN_WEIGHTS: dict[str, dict[str, float]] = {
+    "wordllama": {
+        "bias": -1.608, "last_question": -0.058, "any_question": 1.337, "prev_question": -0.441,
+        "prev_any_question": -0.553, "sim_prev": -0.986, "sim_context": -0.59, "min_unit_sim": 0.474,
+        "last_unit_sim": -1.541, "last_unit_sim_prev": -1.326, "new_content": 0.825, "question_new_content": 0.551,
+        "reciprocal": -0.574, "marked": 0.188, "proffer": 1.435, "anaphoric_question": -1.262,
+        "anaphoric_start": -0.162, "ack_then_question": 0.289, "n_units": -0.133, "second_turn": -0.277,
+        "third_turn": -0.23, "length": 1.019, "gap": -1.796, "sim_next": 1.248, "next_sim_prev": -2.458,
+    },
+    "lexical": {
+        "bias": -2.082, "last_question": -0.229, "any_question": 1.278, "prev_question": -0.577,
+        "prev_any_question": -0.651, "sim_prev": -0.625, "sim_context": -0.167, "min_unit_sim": 1.096,
+        "last_unit_sim": -0.982, "last_unit_sim_prev": -1.082, "new_content": 0.977, "question_new_content": 0.606,
+        "reciprocal": -0.684, "marked": 0.408, "proffer": 1.417, "anaphoric_question": -1.149,
+        "anaphoric_start": -0.167, "ack_then_question": 0.302, "n_units": -0.172, "second_turn": -0.325,
+        "third_turn": -0.288, "length": 0.659, "gap": -1.515, "sim_next": 0.831, "next_sim_prev": -2.114,
+    },
+}
+#: Unit-path feature weights (logistic regression, fitted on the first 32 ICSI MRDA meetings).
+_UNIT_WEIGHTS: dict[str, float] = {
+    "bias": -2.159, "strong": 0.945, "weak": -0.005, "opener": -0.941, "cohesion": -4.366, "lull": 1.367,
+    "new_speaker": 0.264, "run": 0.07, "length": -0.793,
+}
+#: Default ``shift_threshold`` per similarity option (the F1-best cut-off on the training data).
+_TURN_THRESHOLDS: dict[str, float] = {"wordllama": 0.27, "lexical": 0.24}
+
+
+def _sigmoid(z: float) -> float:
+    if z < -30:
+        return 0.0
+    if z > 30:
+        return 1.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _logit(weights: Mapping[str, float], feats: Mapping[str, float]) -> float:
+    return sum(w * feats.get(k, 0.0) for k, w in weights.items())
+
+
+# ------------------------------------------------------------------------------ similarity
+
+
+def _wordllama_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or spec.origin is None:
+        raise BackendError(
+            "topic detector: similarity='wordllama' needs the wordllama package "
+            "(`pip install wordllama`); or choose similarity='lexical'"
+        )
+    return Path(spec.origin).parent
+
+
+def _load_wordllama() -> Any:
+    """Load the WordLlama model shipped inside the wordllama wheel, never downloading anything."""
+    folder = _wordllama_dir()
+    weights = folder / "weights" / "l2_supercat_256.safetensors"
+    tokenizer = folder / "tokenizers" / "l2_supercat_tokenizer_config.json"
+    for f in (weights, tokenizer):
+        if not f.exists():
+            raise BackendError(f"topic detector: the wordllama package lacks its bundled file {f}; "
+                               "reinstall wordllama or choose similarity='lexical'")
+    # wordllama calls logging.basicConfig(level=INFO) when imported: keep the root logger as it was.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        from wordllama import WordLlama
+    except ImportError as exc:
+        raise BackendError(f"topic detector: cannot import wordllama ({exc}); or choose similarity='lexical'") from None
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    try:
+        # cache_dir = the package folder: the tokenizer is found at <cache_dir>/tokenizers/…, the
+        # weights at <package>/weights/…; disable_download makes a missing file an error, not a fetch.
+        return WordLlama.load("l2_supercat", dim=256, cache_dir=folder, disable_download=True)
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"topic detector: cannot load the bundled WordLlama model: {exc}") from None
+
+
+class _Vectors:
+    """Unit-normalised vectors for units, and for turns pooled from their units.
+
+    ``wordllama`` averages the model's static token embeddings (what ``WordLlama.embed`` does),
+    tokenising each distinct unit text once; a turn's vector pools the token embeddings of all its
+    units, so turns cost no second pass. ``lexical`` counts content lemmas.
+    """
+
+    def __init__(self, kind: Similarity) -> None:
+        self.kind = kind
+        self._model: Any = None
+
+    def __call__(self, unit_texts: Sequence[str], unit_bags: Sequence[Sequence[str]],
+                 owners: Sequence[int], n_turns: int) -> tuple[Any, Any]:
+        """Turn vectors (``n_turns`` rows) and unit vectors; ``owners[r]`` is the turn of unit ``r``."""
+        import numpy as np
+
+        if self.kind == "wordllama":
+            sums, counts = self._token_sums(unit_texts)
+        else:
+            vocab: dict[str, int] = {}
+            for b in unit_bags:
+                for w in b:
+                    vocab.setdefault(w, len(vocab))
+            sums = np.zeros((len(unit_bags), max(1, len(vocab))), dtype=np.float32)
+            for r, b in enumerate(unit_bags):
+                for w in b:
+                    sums[r, vocab[w]] += 1.0
+            counts = np.ones(len(unit_bags), dtype=np.float32)
+        turns = np.zeros((n_turns, sums.shape[1]), dtype=np.float32)
+        if len(owners):
+            np.add.at(turns, np.asarray(owners), sums)
+        return _normalise(turns), _normalise(sums / np.maximum(counts, 1.0)[:, None])
+
+    def _token_sums(self, texts: Sequence[str]) -> tuple[Any, Any]:
+        import numpy as np
+
+        if self._model is None:
+            self._model = _load_wordllama()
+            # Padding only wastes time here: every text's token ids are pooled on their own.
+            self._model.tokenizer.no_padding()
+        table = self._model.embedding
+        lowered = [t.lower() for t in texts]
+        distinct = list(dict.fromkeys(t for t in lowered if t.strip()))
+        tok = self._model.tokenizer
+        encode = getattr(tok, "encode_batch_fast", tok.encode_batch)
+        encoded = dict(zip(distinct, encode(distinct, add_special_tokens=False))) if distinct else {}
+        ids: list[int] = []
+        starts: list[int] = []
+        counts = np.zeros(len(texts), dtype=np.float32)
+        for r, t in enumerate(lowered):
+            starts.append(len(ids))
+            enc = encoded.get(t)
+            if enc is not None:
+                ids.extend(enc.ids)
+                counts[r] = len(enc.ids)
+        sums = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+        if ids:
+            rows = table[np.clip(np.asarray(ids, dtype=np.int64), 0, table.shape[0] - 1)]
+            nonempty = counts > 0
+            bounds = np.asarray(starts)[nonempty]
+            sums[nonempty] = np.add.reduceat(rows, bounds, axis=0)
+        return sums, counts
+
+
+def _normalise(m: Any) -> Any:
+    import numpy as np
+
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return m / norms
+
+
+# ------------------------------------------------------------------------------ per-unit facts
+
+
+@dataclass(slots=True)
+class _Unit:
+    turn: int
+    k: int
+    start: int
+    end: int
+    t0: int  # first token
+    t1: int  # one past the last token
+    n_words: int
+    content: list[str]
+    question: bool = False
+    anaphoric: bool = False
+    ack: bool = False
+    lead: list[str] = field(default_factory=list)  # the first words after any particles
+    wrap_up: bool = False  # the short last unit of its turn, where "so yeah, …" can close a topic
+    marks: list[tuple[Match, bool, bool]] = field(default_factory=list)  # (match, initial, final)
+
+    def hits(self, label: str, positioned: bool = True) -> list[Match]:
+        out = []
+        for m, ini, fin in self.marks:
+            if m.entry.label != label:
+                continue
+            pos = m.entry.attributes.get("position", "any")
+            ok = (pos == "any" or (pos == "initial" and ini) or (pos == "final" and fin)
+                  or (pos == "alone" and ini and fin) or (pos == "closing" and (fin or (ini and self.wrap_up))))
+            if ok or not positioned:
+                out.append(m)
+        return out
+
+
+class _State:
+    """Per-conversation data shared by the paths: content lemmas, and vectors computed on first use."""
+
+    def __init__(self, det: TopicDetector, conv: Conversation, us: list[list[_Unit]]) -> None:
+        self.det = det
+        self.conv = conv
+        self.us = us
+        self.content = [[w for x in tu for w in x.content] for tu in us]
+        self.sidx: list[list[int]] = []
+        self._vec: tuple[Any, Any] | None = None
+
+    def vectors(self) -> tuple[Any, Any]:
+        """Turn vectors ``T`` and unit vectors ``S`` (rows indexed by ``sidx``), unit-normalised."""
+        if self._vec is None:
+            texts = [t.text for t in self.conv.turns]
+            utexts: list[str] = []
+            ubags: list[list[str]] = []
+            owners: list[int] = []
+            self.sidx = []
+            for i, tu in enumerate(self.us):
+                idx = []
+                for x in tu:
+                    idx.append(len(utexts))
+                    utexts.append(texts[i][x.start:x.end])
+                    ubags.append(x.content)
+                    owners.append(i)
+                self.sidx.append(idx)
+            self._vec = self.det._vectors(utexts, ubags, owners, len(texts))
+        return self._vec
+
+
+@register_detector
+class TopicDetector(Detector):
+    """Finds topic moves: shifts, hand-offs, resumptions and closings.
+
+    Args:
+        lexicons: Loaded lexicons; uses ``topic_markers`` and ``handoff`` (and ``backchannels``
+            to recognise a lull of acknowledgements, when loaded).
+        mode: ``full`` (lemmas and POS pick the content words) or ``fast`` (tokens only).
+        similarity: ``wordllama`` (default; needs the wordllama package) or ``lexical``
+            (content-lemma cohesion, no dependency).
+        shift_threshold: Turn-path probability from which a turn counts as introducing a new
+            topic; default 0.27 with wordllama, 0.24 with lexical (``_TURN_THRESHOLDS``: the
+            F1-best cut-offs on TIAGE train).
+        marker_threshold: Unit-path probability from which a marked or opener-initial unit is a
+            topic shift; default 0.07 (the F1-best cut-off on the MRDA fitting meetings).
+        context_turns: How many preceding turns form the context a turn is compared with; 3.
+        cohesion_window: Content words on each side of a unit for the cohesion drop; 60.
+        resume_gap: Turns just before a resumption that cannot be its target (the digression);
+            2.
+        stepwise_overlap: Content lemmas a new topic must share with the context to count as
+            ``stepwise`` rather than ``disjunctive``; 1.
+        close_max_words: Longest last unit of a turn in which a unit-initial "so yeah" or "so
+            anyway" still closes the topic ("so yeah, that's sorted"); 8.
+
+    Example:
+        >>> from convmaint.pipeline import Annotator
+        >>> ann = Annotator.create(["topic"])  # doctest: +SKIP
+    """
+
+    name = "topic"
+    version = 1
+    labels = (SHIFT, HANDOFF, RESUME, CLOSE)
+    requires = frozenset({"tokens", "sents", "pos", "lemma"})
+    requires_fast = frozenset({"tokens", "sents"})
+    order = 30
+
+    def __init__(
+        self,
+        *,
+        lexicons: LexiconSet,
+        mode: Mode = "full",
+        similarity: Similarity = "wordllama",
+        shift_threshold: float | None = None,
+        marker_threshold: float = 0.07,
+        context_turns: int = 3,
+        cohesion_window: int = 60,
+        resume_gap: int = 2,
+        stepwise_overlap: int = 1,
+        close_max_words: int = 8,
+    ) -> None:
+        super().__init__(lexicons=lexicons, mode=mode)
+        if similarity not in ("wordllama", "lexical"):
+            raise ConfigError(f"topic detector: unknown similarity {similarity!r}; expected wordllama or lexical")
+        if similarity == "wordllama":
+            _wordllama_dir()  # fail early and clearly when the package is missing
+        self.similarity = similarity
+        self.shift_threshold = _TURN_THRESHOLDS[similarity] if shift_threshold is None else float(shift_threshold)
+        self.marker_threshold = float(marker_threshold)
+        self.context_turns = int(context_turns)
+        self.cohesion_window = int(cohesion_window)
+        self.resume_gap = int(resume_gap)
+        self.stepwise_overlap = int(stepwise_overlap)
+        self.close_max_words = int(close_max_words)
+        entries = [e for i in ("topic_markers", "handoff") if i in lexicons for e in lexicons[i].entries]
+        # Only the phrase entries of the backchannels: enough to see a lull of "yeah"s and "mm-hmm"s,
+        # without running its question-form token patterns over every token.
+        if "backchannels" in lexicons:
+            entries += [e for e in lexicons["backchannels"].entries if e.match == "phrase"]
+        # Token patterns (the bare "…, you?") only run on units with a question mark.
+        self._matcher = Matcher([e for e in entries if e.match == "phrase"]) if entries else None
+        token_entries = [e for e in entries if e.match == "token"]
+        self._token_matcher = Matcher(token_entries) if token_entries else None
+        self._vectors = _Vectors(similarity)
+
+    # -------------------------------------------------------------------------- units
+
+    def _content(self, p: ParsedTurn, t0: int, t1: int) -> list[str]:
+        out = []
+        full = self.mode == "full" and bool(p.pos)
+        for i in range(t0, t1):
+            w = p.lemmas[i]
+            if not _WORD_RE.match(w) or w in _STOP:
+                continue
+            if full and p.pos[i] not in _CONTENT_POS:
+                continue
+            if not full:
+                if len(w) < 3:
+                    continue
+                if w.endswith("'s"):
+                    w = w[:-2]
+            out.append(w)
+        return out
+
+    def _units(self, conv: Conversation, parsed: Sequence[ParsedTurn]) -> list[list[_Unit]]:
+        out: list[list[_Unit]] = []
+        for turn, p in zip(conv.turns, parsed):
+            matches = self._matcher.find(p) if self._matcher is not None and len(p) else []
+            tus: list[_Unit] = []
+            ends = [p.starts[i] + len(p.words[i]) for i in range(len(p))]
+            punct = [p.is_punct(i) for i in range(len(p))]
+            for k, (s, e) in enumerate(units(turn, p)):
+                t0, t1 = bisect_right(ends, s), bisect_left(p.starts, e)
+                words = [i for i in range(t0, t1) if not punct[i]]
+                u = _Unit(turn=turn.index, k=k, start=s, end=e, t0=t0, t1=t1, n_words=len(words),
+                          content=self._content(p, t0, t1))
+                inside = [m for m in matches if m.start >= s and m.end <= e]
+                if self._token_matcher is not None and "?" in turn.text[s:e]:
+                    inside += self._token_matcher.find(p, s, e)
+                self._position(p, u, inside, ends, punct)
+                u.question = self._is_question(p, u)
+                u.anaphoric = any(p.lower[i] in _ANAPHOR for i in words[1:])
+                tus.append(u)
+            if tus:
+                tus[-1].wrap_up = tus[-1].n_words <= self.close_max_words
+            out.append(tus)
+        return out
+
+    def _position(self, p: ParsedTurn, u: _Unit, inside: list[Match], ends: list[int], punct: list[bool]) -> None:
+        """Record each match with whether it stands unit-initially and unit-finally."""
+        # Tokens a marker may stand behind: punctuation, particles, fillers and other markers.
+        skip = punct[u.t0:u.t1]
+        covered = [False] * (u.t1 - u.t0)
+        particle = [False] * (u.t1 - u.t0)
+        spans = []
+        for m in inside:
+            i, j = max(u.t0, bisect_right(ends, m.start)), min(u.t1, bisect_left(p.starts, m.end))
+            spans.append((m, i, j))
+            if m.entry.label in (_PARTICLE, _OPENER, SHIFT, RESUME, CLOSE, _ACK) or m.entry.label == "filler":
+                for t in range(i, j):
+                    skip[t - u.t0] = True
+            if m.entry.label in (_ACK, _PARTICLE, "filler"):
+                for t in range(i, j):
+                    covered[t - u.t0] = True
+            if m.entry.label == _PARTICLE:
+                for t in range(i, j):
+                    particle[t - u.t0] = True
+        words = [t for t in range(u.t0, u.t1) if not punct[t]]
+        u.ack = bool(words) and all(covered[t - u.t0] for t in words)
+        u.lead = [p.lower[t] for t in words if not particle[t - u.t0]][:4]
+        for m, i, j in spans:
+            ini = all(skip[t - u.t0] for t in range(u.t0, i))
+            fin = all(skip[t - u.t0] for t in range(j, u.t1))
+            u.marks.append((m, ini, fin))
+
+    def _is_question(self, p: ParsedTurn, u: _Unit) -> bool:
+        """A question mark, a topic-proffering frame, or question word order ("do you…", "what is your…")."""
+        if any(p.words[i] == "?" or p.words[i].endswith("?") for i in range(u.t0, u.t1)):
+            return True
+        if u.hits(_PROFFER):
+            return True
+        lead = u.lead
+        if len(lead) < 2:
+            return False
+        return (lead[0] in _AUX or lead[0] in _WH) and any(w in _SUBJ for w in lead[1:4])
+
+    # -------------------------------------------------------------------------- features
+
+    def _turn_features(self, i: int, us: list[list[_Unit]], state: _State) -> dict[str, float]:
+        """Turn-path features of turn ``i`` (``i >= 1``).
+
+        Similarities are cosines of the chosen vectors: ``sim_prev`` with the previous turn,
+        ``sim_context`` with the ``context_turns`` before, ``min_unit_sim`` / ``last_unit_sim`` of the
+        turn's units with that context, ``last_unit_sim_prev`` of its last unit with the previous turn;
+        ``gap`` compares the two turns before with this one and the next (TextTiling's gap),
+        ``sim_next`` this turn with the next, ``next_sim_prev`` the next turn with the previous one
+        (a reply that still talks about the old topic). Questions: ``last_question`` /
+        ``any_question`` in this turn, ``prev_question`` / ``prev_any_question`` in the previous one
+        (this turn then answers), ``question_new_content`` a last question with words the context
+        has not had, ``proffer`` a topic-proffering frame, ``anaphoric_question`` a question pointing
+        back ("what is it?"), ``reciprocal`` an "and you?". ``new_content`` counts (up to 6) content
+        lemmas new to the context; ``marked`` is a boundary marker; ``anaphoric_start`` a turn that
+        opens with "that", "it"…; ``ack_then_question`` "cool. do you…?"; ``n_units``, ``length``,
+        ``second_turn`` and ``third_turn`` describe size and position.
+        """
+        import numpy as np
+
+        T, S = state.vectors()
+        sidx, content = state.sidx, state.content
+        n = len(us)
+        lo = max(0, i - self.context_turns)
+        ctx = T[lo:i].sum(0)
+        norm = float(np.linalg.norm(ctx))
+        ctx = ctx / norm if norm else ctx
+        mine = us[i]
+        last = mine[-1] if mine else None
+        unit_ctx = [float(S[j] @ ctx) for j in sidx[i]] or [0.0]
+        unit_prev = [float(S[j] @ T[i - 1]) for j in sidx[i]] or [0.0]
+        prev_units = us[i - 1]
+        prevq_last = bool(prev_units) and prev_units[-1].question
+        prevq_any = any(x.question for x in prev_units)
+        seen = {w for j in range(lo, i) for w in content[j]}
+        new = {w for w in content[i] if w not in seen}
+        last_new = bool(last) and any(w not in seen for w in last.content)
+        lastq = bool(last) and last.question
+        marked = any(x.hits(SHIFT) for x in mine)
+        recip = any(m.entry.attributes.get("reciprocal") for x in mine for m in x.hits(HANDOFF))
+        proffer = any(x.hits(_PROFFER) and not x.anaphoric for x in mine)
+        ack_first = bool(mine) and len(mine) > 1 and (mine[0].ack or mine[0].n_words <= 3)
+        before = T[max(0, i - 2):i].sum(0)
+        after = T[i:i + 2].sum(0)
+        nb, na = float(np.linalg.norm(before)), float(np.linalg.norm(after))
+        gap = float(before @ after) / (nb * na) if nb and na else 0.0
+        nxt = float(T[i] @ T[i + 1]) if i + 1 < n else 0.5
+        nxt_prev = float(T[i + 1] @ T[i - 1]) if i + 1 < n else 0.5
+        return {
+            "bias": 1.0,
+            "last_question": float(lastq),
+            "any_question": float(any(x.question for x in mine)),
+            "prev_question": float(prevq_last),
+            "prev_any_question": float(prevq_any),
+            "sim_prev": float(T[i] @ T[i - 1]),
+            "sim_context": float(T[i] @ ctx),
+            "min_unit_sim": min(unit_ctx),
+            "last_unit_sim": unit_ctx[-1],
+            "last_unit_sim_prev": unit_prev[-1],
+            "new_content": min(len(new), 6) / 6,
+            "question_new_content": float(lastq and last_new),
+            "reciprocal": float(recip),
+            "marked": float(marked),
+            "proffer": float(proffer),
+            "anaphoric_question": float(lastq and bool(last) and last.anaphoric),
+            "anaphoric_start": float(bool(mine) and bool(mine[0].lead) and mine[0].lead[0] in _ANAPHOR),
+            "ack_then_question": float(ack_first and lastq),
+            "n_units": min(len(mine), 4) / 4,
+            "second_turn": float(i == 1),
+            "third_turn": float(i == 2),
+            "length": min(sum(x.n_words for x in mine), 30) / 30,
+            "gap": gap,
+            "sim_next": nxt,
+            "next_sim_prev": nxt_prev,
+        }
+
+    def _unit_features(self, flat: list[_Unit], pos: int, first: list[int], flat_content: list[str],
+                       speakers: list[str]) -> dict[str, float] | None:
+        """Unit-path features of the ``pos``-th unit of the conversation; None when it carries no cue."""
+        u = flat[pos]
+        strong = weak = False
+        for m in u.hits(SHIFT):
+            if m.entry.attributes.get("strength") == "weak":
+                weak = True
+            else:
+                strong = True
+        opener = not (strong or weak) and bool(u.hits(_OPENER)) and not u.ack and len(u.content) > 0
+        if not (strong or weak or opener):
+            return None
+        w = self.cohesion_window
+        f0 = first[pos]
+        after = Counter(flat_content[f0:f0 + w])
+        before = Counter(flat_content[max(0, f0 - w):f0])
+        # A lull: the units just before are acknowledgements or near-empty.
+        prev = flat[max(0, pos - 3):pos]
+        lull = sum(1 for x in prev if x.ack or x.n_words <= 1) / 3
+        # Who held the floor: the last substantial unit before, and the units after (others' acks skipped).
+        j = pos - 1
+        while j >= 0 and (flat[j].ack or flat[j].n_words <= 1):
+            j -= 1
+        new_speaker = j >= 0 and speakers[j] != speakers[pos]
+        run = 0
+        j = pos + 1
+        while j < len(flat) and j <= pos + 5 and (speakers[j] == speakers[pos] or flat[j].ack):
+            run += speakers[j] == speakers[pos]
+            j += 1
+        return {"bias": 1.0, "strong": float(strong), "weak": float(weak), "opener": float(opener),
+                "cohesion": _cos(after, before), "lull": lull, "new_speaker": float(new_speaker),
+                "run": min(run, 5) / 5, "length": min(u.n_words, 20) / 20}
+
+    def unit_features(self, conv: Conversation,
+                      parsed: Sequence[ParsedTurn]) -> list[tuple[int, int, dict[str, float]]]:
+        """Unit-path features ``(turn, unit, features)`` of every cued unit, for inspection and refitting."""
+        us = self._units(conv, parsed)
+        return self._unit_path(conv, us)
+
+    def _unit_path(self, conv: Conversation, us: list[list[_Unit]]) -> list[tuple[int, int, dict[str, float]]]:
+        flat = [x for tu in us for x in tu]
+        speakers = [conv.turns[x.turn].speaker for x in flat]
+        first, flat_content = [], []
+        for x in flat:
+            first.append(len(flat_content))
+            flat_content.extend(x.content)
+        out = []
+        for pos, x in enumerate(flat):
+            if x.turn == 0 and x.k == 0:
+                continue
+            f = self._unit_features(flat, pos, first, flat_content, speakers)
+            if f is not None:
+                out.append((x.turn, x.k, f))
+        return out
+
+    # -------------------------------------------------------------------------- detect
+
+    def shift_features(self, conv: Conversation, parsed: Sequence[ParsedTurn]) -> list[dict[str, float] | None]:
+        """The turn-path features of every turn (None for the first), for inspection and refitting."""
+        us = self._units(conv, parsed)
+        state = _State(self, conv, us)
+        return [None] + [self._turn_features(i, us, state) for i in range(1, len(us))]
+
+    def detect(self, conv: Conversation, parsed: Sequence[ParsedTurn], prior: Sequence[Move] = ()) -> list[Move]:
+        if len(conv.turns) < 1:
+            return []
+        us = self._units(conv, parsed)
+        state = _State(self, conv, us)
+        content = state.content
+        n = len(us)
+        weights = _TURN_WEIGHTS[self.similarity]
+        # (turn, unit) -> probability; the turn path nominates one unit per turn, the unit path its own.
+        shifts: dict[tuple[int, int], float] = {}
+        # The turn path models a dyad trading whole turns (chat, written dialogue): with more than two
+        # speakers the previous turn is often not the one a turn answers, so only the unit path runs.
+        if len(conv.speakers) <= 2:
+            for i in range(1, n):
+                # A model's turn answers the user's; it opens a topic only with a marker (unit path).
+                if not us[i] or conv.turns[i].role is Role.MODEL:
+                    continue
+                f = self._turn_features(i, us, state)
+                # No word the context has not had: nothing new to talk about ("oh really?").
+                if f["new_content"] == 0 and not f["marked"]:
+                    continue
+                prob = _sigmoid(_logit(weights, f))
+                if prob >= self.shift_threshold:
+                    shifts[(i, self._introducing_unit(i, us, state))] = prob
+        for t, k, f in self._unit_path(conv, us):
+            prob = _sigmoid(_logit(_UNIT_WEIGHTS, f))
+            if prob >= self.marker_threshold:
+                shifts[(t, k)] = max(prob, shifts.get((t, k), 0.0))
+
+        # Units an earlier detector found to be repair or clarification work are not new topics.
+        busy = [(m.turn, m.start, m.end) for m in prior if m.label in _NOT_A_SHIFT]
+        moves: list[Move] = []
+        speakers = [t.speaker for t in conv.turns]
+        for i, tu in enumerate(us):
+            text = conv.turns[i].text
+            partner = next((j for j in range(i - 1, -1, -1) if speakers[j] != speakers[i]), None)
+            for u in tu:
+                resumes = u.hits(RESUME)
+                closes = u.hits(CLOSE)
+                prob = shifts.get((i, u.k))
+                # A return to an earlier topic, or a wind-down ("anyway, that's that"), is no new topic.
+                if (prob is not None and not resumes and not closes
+                        and not any(t == i and s < u.end and u.start < e for t, s, e in busy)):
+                    moves.append(self._shift_move(i, u, prob, us, content, text))
+                hand = self._handoff(i, u, us, partner)
+                if hand is not None:
+                    m, reciprocal, kind = hand
+                    attrs: dict[str, Any] = {"reciprocal": reciprocal, "kind": kind}
+                    if partner is not None:
+                        attrs["to"] = speakers[partner]
+                    moves.append(self.move(HANDOFF, i, m[0], m[1], cue=text[m[0]:m[1]] if m[2] is None else m[2],
+                                           target=partner, attributes=attrs, score=0.9))
+                if resumes and i > 0:
+                    m = resumes[0]
+                    moves.append(self.move(RESUME, i, u.start, u.end, cue=_cue(m, conv.turns[i].text),
+                                           target=self._resume_target(i, state), score=0.9))
+                elif closes:
+                    m = closes[0]
+                    moves.append(self.move(CLOSE, i, u.start, u.end, cue=_cue(m, conv.turns[i].text), score=0.9))
+        return moves
+
+    def _handoff(self, i: int, u: _Unit, us: list[list[_Unit]],
+                 partner: int | None) -> tuple[tuple[int, int, str | None], bool, str] | None:
+        """A hand-off in unit ``u`` of turn ``i``: ((start, end, cue), reciprocal, kind), or None."""
+        text_cue: str | None
+        for m in u.hits(HANDOFF):
+            reciprocal = bool(m.entry.attributes.get("reciprocal", False))
+            # A conversation-opening question hands nothing back; "mine is autumn. what's yours?" does.
+            if partner is None and (not reciprocal or u.k == 0):
+                continue
+            text_cue = m.entry.cue if m.entry.match == "phrase" else None
+            return (m.start, m.end, text_cue), reciprocal, str(m.entry.attributes.get("kind", "invitation"))
+        # A mirrored question: the partner asked "how are your knees?", the speaker answers and asks
+        # back in the same frame ("how's your running going?").
+        if partner is None or u.k == 0 or not u.question or not u.lead or u.anaphoric:
+            return None
+        theirs = [x for x in us[partner] if x.question and x.lead]
+        if not theirs or not any(w in _SECOND for w in u.lead):
+            return None
+        for x in theirs:
+            if x.lead[0] == u.lead[0] and x.lead[0] in _WH | _AUX and any(w in _SECOND for w in x.lead):
+                return (u.start, u.end, None), True, "reciprocal"
+        return None
+
+    def _introducing_unit(self, i: int, us: list[list[_Unit]], state: _State) -> int:
+        """The unit of turn ``i`` that brings in the new topic."""
+        tu = us[i]
+        for u in tu:
+            if u.hits(SHIFT):
+                return u.k
+        for u in tu:
+            if u.hits(_PROFFER) and not u.anaphoric:
+                return u.k
+        content = state.content
+        seen = {w for j in range(max(0, i - self.context_turns), i) for w in content[j]}
+        for u in reversed(tu):
+            if u.question and not u.anaphoric and any(w not in seen for w in u.content):
+                return u.k
+        T, S = state.vectors()
+        scored = [(float(S[j] @ T[i - 1]), u.k) for u, j in zip(tu, state.sidx[i]) if u.content]
+        if scored:
+            return min(scored)[1]
+        return tu[-1].k
+
+    def _shift_move(self, i: int, u: _Unit, prob: float, us: list[list[_Unit]], content: list[list[str]],
+                    text: str) -> Move:
+        marks = u.hits(SHIFT)
+        seen = {w for j in range(max(0, i - self.context_turns), i) for w in content[j]}
+        if marks:
+            kind = str(marks[0].entry.attributes.get("kind", "disjunctive"))
+        else:
+            shared = {w for w in u.content if w in seen}
+            kind = "stepwise" if len(shared) >= self.stepwise_overlap else "disjunctive"
+        cue = _cue(marks[0], text) if marks else None
+        if cue is None:
+            proffers = u.hits(_PROFFER)
+            cue = _cue(proffers[0], text) if proffers else None
+        return self.move(SHIFT, i, u.start, u.end, cue=cue,
+                         attributes={"marked": bool(marks), "kind": kind}, score=round(prob, 4))
+
+    def _resume_target(self, i: int, state: _State) -> int | None:
+        """The earlier turn most like turn ``i``, beyond the ``resume_gap`` turns just before it."""
+        content = state.content
+        T, _ = state.vectors()
+        last = i - self.resume_gap
+        cands = [j for j in range(0, last) if content[j]] or [j for j in range(0, i) if content[j]]
+        if not cands:
+            return None
+        best = max(cands, key=lambda j: (float(T[j] @ T[i]), j))
+        return best
+
+
+def _cue(m: Match, text: str) -> str:
+    """The cue to report: the lexicon phrase, or the matched words for a token pattern."""
+    return m.entry.cue if m.entry.match == "phrase" else text[m.start:m.end]
+
+
+def _cos(a: Counter, b: Counter) -> float:
+    if not a or not b:
+        return 0.0
+    num = sum(v * b[k] for k, v in a.items() if k in b)
+    return num / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
