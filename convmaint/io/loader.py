@@ -84,10 +84,15 @@ def _walk(path: Path, format: str | None, cfg: dict[str, Any], errors: list | No
     fmt = format or cfg.get("format")
     if fmt:
         reader = get_reader(fmt)
-        if reader.directory:
-            fmt = None
-        else:
+        # A forced reader takes a file named on the command line whatever its ending, but inside a
+        # folder only the files with its endings (not a manual or a word list beside the corpus).
+        fits = explicit or not reader.extensions or any(strip_gz(path).endswith(e) for e in reader.extensions)
+        if not reader.directory and fits:
             yield path, reader.name, cfg
+            return
+        if not reader.directory and not fits:
+            if isinstance(errors, ErrorLog):
+                errors.skipped.append(str(path))
             return
     reader = sniff(path)
     if reader is None:

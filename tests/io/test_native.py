@@ -136,3 +136,13 @@ def test_move_pointing_past_turns_rejected(tmp_path):
     errors = []
     assert list(convmaint.load(_write(tmp_path / "a.jsonl", [bad]), errors=errors)) == []
     assert "points at turn 3" in str(errors[0])
+
+
+def test_forced_format_in_folder_only_takes_its_endings(tmp_path):
+    from convmaint.io import ErrorLog
+
+    _write(tmp_path / "a.jsonl", [GOOD])
+    (tmp_path / "manual.html").write_text("<html>not a transcript</html>")
+    errors = ErrorLog()
+    assert len(list(convmaint.load(tmp_path, format="native", errors=errors))) == 1
+    assert not errors and errors.skipped == [str(tmp_path / "manual.html")]
