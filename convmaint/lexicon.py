@@ -297,6 +297,20 @@ class Matcher:
             else:
                 self._token.append(e)
         self._regex = self._compile(self._phrases)
+        # The lower-case words a token pattern can start with (None: any), to skip hopeless starts.
+        self._first: list[frozenset[str] | None] = [self._first_words(e.pattern) for e in self._token]  # type: ignore[arg-type]
+
+    @staticmethod
+    def _first_words(pattern: Sequence[Mapping[str, Any]]) -> frozenset[str] | None:
+        spec = pattern[0]
+        if spec.get("OP") in ("?", "*", "!") or "LOWER" not in spec:
+            return None
+        want = spec["LOWER"]
+        if isinstance(want, str):
+            return frozenset({want})
+        if isinstance(want, Mapping) and "IN" in want:
+            return frozenset(want["IN"])
+        return None
 
     @staticmethod
     def _compile(phrases: Mapping[str, Any]) -> re.Pattern[str] | None:
@@ -321,8 +335,11 @@ class Matcher:
                     out.append(Match(m.start(), m.end(), e))
         if self._token:
             i0, j0 = parsed.tokens_in(start, end)
-            for e in self._token:
+            lower = parsed.lower
+            for e, first in zip(self._token, self._first):
                 for i in range(i0, j0):
+                    if first is not None and lower[i] not in first:
+                        continue
                     stop = _match_from(e.pattern, parsed, 0, i, j0)  # type: ignore[arg-type]
                     if stop is not None and stop > i:
                         s, t = parsed.char_span(i, stop)
