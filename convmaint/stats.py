@@ -103,9 +103,53 @@ def tables(items: Iterable[tuple[Conversation, Sequence[Move]]]) -> dict[str, pl
 # --------------------------------------------------------------------------------- resampling
 
 
+#: Bootstrap weights and permutations are drawn in blocks of at most this many cells (resamples ×
+#: units), so memory stays bounded however many conversations there are. Drawing a matrix block by
+#: block consumes the generator exactly as drawing it whole does, so results do not depend on it.
+_BLOCK_CELLS = 1 << 20
+
+
 def _weights(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """Bootstrap weights: how often each of n units is drawn, for n_boot resamples (n_boot × n)."""
     return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+
+
+def _block_rows(n: int, total: int) -> int:
+    return max(1, min(total, _BLOCK_CELLS // max(1, n)))
+
+
+def _boot_sums(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """``W @ values`` for bootstrap weights ``W = _weights(n, n_boot, rng)``, block by block.
+
+    ``values`` is units × columns; every column shares the same resamples, so one draw serves all
+    labels (and both exposures) of a group. Memory is O(block × n), not O(n_boot × n). With
+    integer-valued inputs (counts, turns, words) the sums are exact, whatever the blocking.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[0]
+    out = np.empty((n_boot, values.shape[1]))
+    step = _block_rows(n, n_boot)
+    for s in range(0, n_boot, step):
+        k = min(step, n_boot - s)
+        out[s:s + k] = _weights(n, k, rng) @ values
+    return out
+
+
+def _ratio_ci(counts: np.ndarray, exposure: np.ndarray, boot_counts: np.ndarray | None, boot_exposure: np.ndarray | None,
+              *, level: float, scale: float) -> tuple[float, float, float]:
+    """The rate ``scale * sum(counts) / sum(exposure)`` and its percentile interval from bootstrap sums."""
+    total = exposure.sum()
+    if len(counts) == 0 or total == 0:
+        return (math.nan, math.nan, math.nan)
+    est = scale * counts.sum() / total
+    if len(counts) == 1 or boot_counts is None:
+        return (est, math.nan, math.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boots = scale * boot_counts / boot_exposure
+    boots = boots[np.isfinite(boots)]
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(boots, [alpha, 1 - alpha])
+    return (float(est), float(lo), float(hi))
 
 
 def bootstrap_ratio_ci(
@@ -120,19 +164,11 @@ def bootstrap_ratio_ci(
     """
     counts = np.asarray(counts, dtype=np.float64)
     exposure = np.asarray(exposure, dtype=np.float64)
-    total = exposure.sum()
-    if len(counts) == 0 or total == 0:
-        return (math.nan, math.nan, math.nan)
-    est = scale * counts.sum() / total
-    if len(counts) == 1:
-        return (est, math.nan, math.nan)
-    w = _weights(len(counts), n_boot, np.random.default_rng(seed))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        boots = scale * (w @ counts) / (w @ exposure)
-    boots = boots[np.isfinite(boots)]
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(boots, [alpha, 1 - alpha])
-    return (float(est), float(lo), float(hi))
+    if len(counts) < 2 or exposure.sum() == 0:
+        return _ratio_ci(counts, exposure, None, None, level=level, scale=scale)
+    sums = _boot_sums(np.column_stack([counts, exposure]), n_boot, np.random.default_rng(seed))
+    return _ratio_ci(counts, exposure, np.ascontiguousarray(sums[:, 0]), np.ascontiguousarray(sums[:, 1]),
+                     level=level, scale=scale)
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:
@@ -153,6 +189,71 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
     return out
 
 
+def _log_rate_diff(c1, e1, c2, e2):
+    return np.log((c1 + 0.5) / e1) - np.log((c2 + 0.5) / e2)
+
+
+def _permutation_pvalues(
+    counts_a: np.ndarray, exposure_a: np.ndarray, counts_b: np.ndarray, exposure_b: np.ndarray,
+    *, n_perm: int, seed: int, paired: bool,
+) -> list[float]:
+    """:func:`permutation_test` for several count columns at once (``counts_*`` are units × columns).
+
+    All columns share the permutations (as separate calls with one seed would draw them), which are
+    drawn in blocks so that memory stays O(block × units).
+    """
+    ca = np.asarray(counts_a, float).reshape(len(exposure_a), -1)
+    cb = np.asarray(counts_b, float).reshape(len(exposure_b), -1)
+    ea, eb = np.asarray(exposure_a, float), np.asarray(exposure_b, float)
+    k = ca.shape[1]
+    if ea.sum() == 0 or eb.sum() == 0:
+        return [math.nan] * k
+    if paired and len(ca) != len(cb):
+        raise ValueError("paired permutation needs equally many units in both groups")
+    observed = [_log_rate_diff(ca[:, j].sum(), ea.sum(), cb[:, j].sum(), eb.sum()) for j in range(k)]
+    rng = np.random.default_rng(seed)
+    hits = np.zeros(k)
+    valid = np.zeros(k)
+    if paired:
+        n = len(ca)
+        base_c1, base_c2 = ca.sum(axis=0), cb.sum(axis=0)
+        step = _block_rows(n, n_perm)
+        for s in range(0, n_perm, step):
+            flips = rng.integers(0, 2, size=(min(step, n_perm - s), n)).astype(bool)
+            f = flips.astype(np.float64)
+            # where(flip, b, a).sum() == a.sum() + flip @ (b - a): exact for integer-valued inputs.
+            c1 = (base_c1 + f @ (cb - ca)).T
+            c2 = (base_c2 + f @ (ca - cb)).T
+            e1 = np.where(flips, eb, ea).sum(axis=1)
+            e2 = np.where(flips, ea, eb).sum(axis=1)
+            _count_extremes(c1, e1, c2, e2, observed, hits, valid)
+    else:
+        c = np.concatenate([ca, cb])
+        e = np.concatenate([ea, eb])
+        na, total = len(ca), len(c)
+        c_sum, e_sum = c.sum(axis=0), e.sum()
+        step = _block_rows(total, n_perm)
+        for s in range(0, n_perm, step):
+            perms = np.argsort(rng.random((min(step, n_perm - s), total)), axis=1)
+            in_a = perms[:, :na]
+            e1 = e[in_a].sum(axis=1)
+            member = np.zeros(perms.shape)
+            np.put_along_axis(member, in_a, 1.0, axis=1)
+            c1 = (member @ c).T
+            _count_extremes(c1, e1, c_sum[:, None] - c1, e_sum - e1, observed, hits, valid)
+    return [float((1 + hits[j]) / (1 + valid[j])) for j in range(k)]
+
+
+def _count_extremes(c1, e1, c2, e2, observed, hits, valid) -> None:
+    """Add, per column (rows of ``c1``/``c2``), the permuted statistics at least as extreme as observed."""
+    for j in range(len(observed)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = _log_rate_diff(np.ascontiguousarray(c1[j]), e1, np.ascontiguousarray(c2[j]), e2)
+        t = t[np.isfinite(t)]
+        hits[j] += np.sum(np.abs(t) >= abs(observed[j]) - 1e-12)
+        valid[j] += len(t)
+
+
 def permutation_test(
     counts_a: np.ndarray, exposure_a: np.ndarray, counts_b: np.ndarray, exposure_b: np.ndarray,
     *, n_perm: int = 5000, seed: int = 0, paired: bool = False,
@@ -164,38 +265,7 @@ def permutation_test(
     roles' values are swapped within conversations at random. The statistic is the difference of
     log rates (with 0.5 added to each count sum). p = (1 + #{|T*| ≥ |T|}) / (1 + n_perm).
     """
-    ca, ea = np.asarray(counts_a, float), np.asarray(exposure_a, float)
-    cb, eb = np.asarray(counts_b, float), np.asarray(exposure_b, float)
-    if ea.sum() == 0 or eb.sum() == 0:
-        return math.nan
-
-    def stat(c1, e1, c2, e2):
-        return np.log((c1 + 0.5) / e1) - np.log((c2 + 0.5) / e2)
-
-    observed = stat(ca.sum(), ea.sum(), cb.sum(), eb.sum())
-    rng = np.random.default_rng(seed)
-    if paired:
-        if len(ca) != len(cb):
-            raise ValueError("paired permutation needs equally many units in both groups")
-        flips = rng.integers(0, 2, size=(n_perm, len(ca))).astype(bool)
-        c1 = np.where(flips, cb, ca).sum(axis=1)
-        e1 = np.where(flips, eb, ea).sum(axis=1)
-        c2 = np.where(flips, ca, cb).sum(axis=1)
-        e2 = np.where(flips, ea, eb).sum(axis=1)
-    else:
-        c = np.concatenate([ca, cb])
-        e = np.concatenate([ea, eb])
-        na = len(ca)
-        perms = np.argsort(rng.random((n_perm, len(c))), axis=1)
-        in_a = perms[:, :na]
-        c1 = c[in_a].sum(axis=1)
-        e1 = e[in_a].sum(axis=1)
-        c2 = c.sum() - c1
-        e2 = e.sum() - e1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = stat(c1, e1, c2, e2)
-    t = t[np.isfinite(t)]
-    return float((1 + np.sum(np.abs(t) >= abs(observed) - 1e-12)) / (1 + len(t)))
+    return _permutation_pvalues(counts_a, exposure_a, counts_b, exposure_b, n_perm=n_perm, seed=seed, paired=paired)[0]
 
 
 # ------------------------------------------------------------------------------------ summaries
@@ -228,12 +298,21 @@ def rates(
     cols = _count_cols(labels, families)
     for key, grp in conv_roles.group_by(list(by), maintain_order=True):
         key = key if isinstance(key, tuple) else (key,)
-        turns = grp["turns"].to_numpy()
-        words = grp["words"].to_numpy()
-        for col in cols:
-            counts = grp[col].to_numpy()
-            r_t = bootstrap_ratio_ci(counts, turns, n_boot=n_boot, level=level, seed=seed, scale=100)
-            r_w = bootstrap_ratio_ci(counts, words, n_boot=n_boot, level=level, seed=seed, scale=1000)
+        turns = grp["turns"].to_numpy().astype(np.float64)
+        words = grp["words"].to_numpy().astype(np.float64)
+        counts_all = np.column_stack([grp[col].to_numpy().astype(np.float64) for col in cols])
+        # One set of resamples per group serves every label and both exposures: the same draws
+        # that a fresh generator with this seed gives each separate bootstrap_ratio_ci call.
+        sums = (_boot_sums(np.column_stack([turns, words, counts_all]), n_boot, np.random.default_rng(seed))
+                if grp.height > 1 else None)
+
+        def column(i: int) -> np.ndarray | None:
+            return None if sums is None else np.ascontiguousarray(sums[:, i])
+
+        for j, col in enumerate(cols):
+            counts = counts_all[:, j]
+            r_t = _ratio_ci(counts, turns, column(2 + j), column(0), level=level, scale=100)
+            r_w = _ratio_ci(counts, words, column(2 + j), column(1), level=level, scale=1000)
             rows.append({**dict(zip(by, key)), "label": col[2:], "units": grp.height, "count": int(counts.sum()),
                          "turns": int(turns.sum()), "words": int(words.sum()),
                          "per_100_turns": r_t[0], "per_100_turns_low": r_t[1], "per_100_turns_high": r_t[2],
@@ -297,28 +376,36 @@ def compare(
             continue
         ea = da[per].to_numpy().astype(float)
         eb = db[per].to_numpy().astype(float)
-        for col in cols:
-            ca = da[col].to_numpy().astype(float)
-            cb = db[col].to_numpy().astype(float)
+        ca_all = np.column_stack([da[col].to_numpy().astype(float) for col in cols])
+        cb_all = np.column_stack([db[col].to_numpy().astype(float) for col in cols])
+        # The resamples and permutations are drawn once per design and shared by every label (each
+        # label used to redraw the very same ones from a fresh generator with the same seed).
+        rng = np.random.default_rng(rng_seed)
+        if paired:
+            sums = _boot_sums(np.column_stack([ea, ca_all, eb, cb_all]), n_boot, rng)
+            sums_a, sums_b = sums[:, :1 + len(cols)], sums[:, 1 + len(cols):]
+        else:
+            sums_a = _boot_sums(np.column_stack([ea, ca_all]), n_boot, rng)
+            sums_b = _boot_sums(np.column_stack([eb, cb_all]), n_boot, rng)
+        boot_ea, boot_eb = np.ascontiguousarray(sums_a[:, 0]), np.ascontiguousarray(sums_b[:, 0])
+        pvalues = _permutation_pvalues(ca_all, ea, cb_all, eb, n_perm=n_perm, seed=rng_seed, paired=paired)
+        for j, col in enumerate(cols):
+            ca = ca_all[:, j]
+            cb = cb_all[:, j]
             rate_a = scale * ca.sum() / ea.sum() if ea.sum() else math.nan
             rate_b = scale * cb.sum() / eb.sum() if eb.sum() else math.nan
             # With no move in either group the ratio is not estimable (0.5/0.5 would only echo the
             # exposures), so it is reported as NaN rather than as a misleading number.
             estimable = bool(ea.sum() and eb.sum() and (ca.sum() + cb.sum()))
             ratio = ((ca.sum() + 0.5) / ea.sum()) / ((cb.sum() + 0.5) / eb.sum()) if estimable else math.nan
-            rng = np.random.default_rng(rng_seed)
-            if paired:
-                w = _weights(len(ca), n_boot, rng)
-                wa = wb = w
-            else:
-                wa = _weights(len(ca), n_boot, rng)
-                wb = _weights(len(cb), n_boot, rng)
+            boot_ca = np.ascontiguousarray(sums_a[:, 1 + j])
+            boot_cb = np.ascontiguousarray(sums_b[:, 1 + j])
             with np.errstate(divide="ignore", invalid="ignore"):
-                boots = ((wa @ ca + 0.5) / (wa @ ea)) / ((wb @ cb + 0.5) / (wb @ eb))
+                boots = ((boot_ca + 0.5) / boot_ea) / ((boot_cb + 0.5) / boot_eb)
             boots = boots[np.isfinite(boots)]
             alpha = (1 - level) / 2
             lo, hi = (np.quantile(boots, [alpha, 1 - alpha]) if len(boots) and estimable else (math.nan, math.nan))
-            p = permutation_test(ca, ea, cb, eb, n_perm=n_perm, seed=rng_seed, paired=paired) if (ca.sum() + cb.sum()) else math.nan
+            p = pvalues[j] if (ca.sum() + cb.sum()) else math.nan
             with np.errstate(divide="ignore", invalid="ignore"):
                 ua = np.where(ea > 0, scale * ca / np.where(ea > 0, ea, 1), np.nan)
                 ub = np.where(eb > 0, scale * cb / np.where(eb > 0, eb, 1), np.nan)

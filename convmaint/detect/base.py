@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping, Sequence
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, Literal
 
+from convmaint._plugins import load_plugins
 from convmaint.errors import ConfigError
 from convmaint.lexicon import LexiconSet
 from convmaint.model import Conversation, Move, Turn
@@ -88,15 +87,8 @@ def _load_all() -> None:
     if _loaded:
         return
     _loaded = True
-    for mod in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(f"convmaint.detect.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"convmaint.detect.{mod}":
-                raise
-    for ep in entry_points(group="convmaint.detectors"):
-        cls = ep.load()
-        if isinstance(cls, type) and issubclass(cls, Detector) and cls.qualified_name() not in _REGISTRY:
+    for cls in load_plugins("convmaint.detect", _BUILTIN_MODULES, "convmaint.detectors", Detector):
+        if cls.qualified_name() not in _REGISTRY:
             register_detector(cls)
 
 

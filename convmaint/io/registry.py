@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import entry_points
 from pathlib import Path
 
+from convmaint._plugins import load_plugins
 from convmaint.errors import UnknownFormatError
 from convmaint.io.base import Reader, read_head, strip_gz
 
@@ -49,15 +48,8 @@ def _load_all() -> None:
     if _loaded:
         return
     _loaded = True
-    for mod in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(f"convmaint.io.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"convmaint.io.{mod}":
-                raise
-    for ep in entry_points(group="convmaint.readers"):
-        cls = ep.load()
-        if isinstance(cls, type) and issubclass(cls, Reader) and cls.name not in _REGISTRY:
+    for cls in load_plugins("convmaint.io", _BUILTIN_MODULES, "convmaint.readers", Reader):
+        if cls.name not in _REGISTRY:
             register_reader(cls)
 
 
