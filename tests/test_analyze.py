@@ -68,6 +68,8 @@ def test_compare_and_redraw(first_run, tmp_path):
     out, _ = first_run
     df = compare_dirs(out, out, out=tmp_path, n_boot=100, n_perm=100)
     assert set(df["design"]) == {"between"} and (df["rate_ratio"].drop_nans() - 1).abs().max() < 1e-9
+    roles = compare_dirs(out, out, role_a="human", role_b="model", n_boot=100, n_perm=100)
+    assert roles["units_A"][0] > roles["units_B"][0]  # human units come from both sample corpora
     paths = redraw_figures(out)
     assert any(p.endswith("rates.pdf") for p in paths) and any("timeline_" in p for p in paths)
 

@@ -70,6 +70,8 @@ def register(app: typer.Typer) -> None:
         dir_b: Annotated[Path, typer.Argument(help="Another analysis folder.")],
         out: Annotated[Path | None, typer.Option("--out", "-O", help="Write the comparison tables here.")] = None,
         per: Annotated[str, typer.Option("--per", help="turns or words.")] = "turns",
+        role_a: Annotated[str | None, typer.Option("--role-a", help="Only turns of this role in A (human/model).")] = None,
+        role_b: Annotated[str | None, typer.Option("--role-b", help="Only turns of this role in B.")] = None,
         n_boot: Annotated[int, typer.Option("--n-boot")] = 2000,
         n_perm: Annotated[int, typer.Option("--n-perm")] = 5000,
         seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -79,7 +81,7 @@ def register(app: typer.Typer) -> None:
         from convmaint.stats import to_markdown
 
         def go():
-            df = compare_dirs(dir_a, dir_b, out=out, per=per, n_boot=n_boot, n_perm=n_perm, seed=seed)
+            df = compare_dirs(dir_a, dir_b, out=out, per=per, role_a=role_a, role_b=role_b, n_boot=n_boot, n_perm=n_perm, seed=seed)
             typer.echo(to_markdown(df))
 
         run(go)
