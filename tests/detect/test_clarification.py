@@ -10,10 +10,10 @@ import pytest
 
 from convmaint.detect.base import detector_classes
 from convmaint.detect.clarification import ClarificationDetector
-from convmaint.errors import BackendError
 from convmaint.lexicon import LexiconSet, load_lexicon
-from convmaint.model import Conversation, Role, Segment, Turn
+from convmaint.model import Role
 from convmaint.nlp.base import ParsedTurn
+from tests.detect.helpers import make_conv, spacy_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 LABEL = "clarification.request"
@@ -27,25 +27,10 @@ def lexicons():
 
 @pytest.fixture(scope="module")
 def backend():
-    pytest.importorskip("spacy")
-    from convmaint.nlp.spacy_backend import SpacyBackend
-
-    try:
-        return SpacyBackend(requires=ClarificationDetector.requires)
-    except BackendError as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"no spaCy English pipeline: {exc}")
+    return spacy_backend(ClarificationDetector.requires)
 
 
-def _conv(texts, speakers=None, roles=None, segments=None):
-    speakers = speakers or ["A" if i % 2 == 0 else "B" for i in range(len(texts))]
-    roles = roles or [Role.HUMAN] * len(texts)
-    turns = []
-    for i, t in enumerate(texts):
-        segs = ()
-        if segments is not None and segments[i]:
-            segs = tuple(Segment(f"{i}.{k}", s, e) for k, (s, e) in enumerate(segments[i]))
-        turns.append(Turn(i, str(i), speakers[i], roles[i], t, segments=segs))
-    return Conversation("t", tuple(turns))
+_conv = make_conv
 
 
 def _fast_parse(text):

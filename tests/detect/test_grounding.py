@@ -9,10 +9,9 @@ import pytest
 
 from convmaint.detect.base import detector_classes
 from convmaint.detect.grounding import GroundingDetector
-from convmaint.errors import BackendError
-from convmaint.lexicon import LexiconSet, load_lexicon
 from convmaint.model import Conversation, Move, Role, Segment, Turn
 from convmaint.nlp.base import ParsedTurn
+from tests.detect.helpers import family_lexicons, make_conv, spacy_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 ACK = "grounding.acknowledgement"
@@ -24,32 +23,15 @@ COMPLETION = "grounding.completion"
 
 @pytest.fixture(scope="module")
 def lexicons():
-    # Only the lexicons this detector reads, so that the tests do not depend on other families' files.
-    return LexiconSet(load_lexicon(ROOT / "lexicons" / "en" / f"{name}.toml")
-                      for name in ("backchannels", "reformulation_frames", "grounding_frames"))
+    return family_lexicons("backchannels", "reformulation_frames", "grounding_frames")
 
 
 @pytest.fixture(scope="module")
 def backend():
-    pytest.importorskip("spacy")
-    from convmaint.nlp.spacy_backend import SpacyBackend
-
-    try:
-        return SpacyBackend(requires=GroundingDetector.requires)
-    except BackendError as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"no spaCy English pipeline: {exc}")
+    return spacy_backend(GroundingDetector.requires)
 
 
-def _conv(texts, speakers=None, roles=None, segments=None):
-    speakers = speakers or ["A" if i % 2 == 0 else "B" for i in range(len(texts))]
-    roles = roles or [Role.HUMAN] * len(texts)
-    turns = []
-    for i, t in enumerate(texts):
-        segs = ()
-        if segments is not None:
-            segs = tuple(Segment(f"{i}.{k}", s, e) for k, (s, e) in enumerate(segments[i]))
-        turns.append(Turn(i, str(i), speakers[i], roles[i], t, segments=segs))
-    return Conversation("t", tuple(turns))
+_conv = make_conv
 
 
 def _fast_parse(text):

@@ -9,36 +9,25 @@ import pytest
 
 from convmaint.detect.base import detector_classes
 from convmaint.detect.repair import RepairDetector
-from convmaint.errors import BackendError, ConfigError
-from convmaint.lexicon import LexiconSet, load_lexicon
+from convmaint.errors import ConfigError
 from convmaint.model import Conversation, Move, Role, Turn
 from convmaint.nlp.base import ParsedTurn
+from tests.detect.helpers import family_lexicons, make_conv, spacy_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def lexicons():
-    # Only the lexicons this detector reads, so that the tests do not depend on other families' files.
-    return LexiconSet(load_lexicon(ROOT / "lexicons" / "en" / f"{name}.toml")
-                      for name in ("editing_terms", "repair_markers", "repair_words"))
+    return family_lexicons("editing_terms", "repair_markers", "repair_words")
 
 
 @pytest.fixture(scope="module")
 def backend():
-    pytest.importorskip("spacy")
-    from convmaint.nlp.spacy_backend import SpacyBackend
-
-    try:
-        return SpacyBackend(requires=RepairDetector.requires)
-    except BackendError as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"no spaCy English pipeline: {exc}")
+    return spacy_backend(RepairDetector.requires)
 
 
-def _conv(texts, speakers=None, roles=None):
-    speakers = speakers or ["A" if i % 2 == 0 else "B" for i in range(len(texts))]
-    roles = roles or [Role.HUMAN] * len(texts)
-    return Conversation("t", tuple(Turn(i, str(i), speakers[i], roles[i], t) for i, t in enumerate(texts)))
+_conv = make_conv
 
 
 def _fast_parse(text):
