@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,7 +217,7 @@ def analyze(
     from convmaint._version import __version__
     from convmaint.io.loader import ErrorLog, load
     from convmaint.parallel import detect_stream
-    from convmaint.stats import FAMILY_COLS, LABEL_COLS, compare, conversation_role_table, rates, summary, write_table
+    from convmaint.stats import compare, conversation_role_table, rates, summary, write_table
 
     if mode not in ("full", "fast"):
         raise ConfigError(f"unknown mode {mode!r}; expected full or fast")
@@ -361,7 +361,6 @@ def _draw_figures(fig_dir: Path, rates_corpus, comparison, examples, conversatio
         g = move_graph(conv, mv)
         save(plot.plot_move_graph(g), f"graph_{_safe(corpus)}", plot.plot_move_graph_data(g))
     # Topic segments: the first conversations of every corpus (at most 30 rows in all).
-    import polars as pl
 
     per_corpus = max(1, 30 // max(1, turns["corpus"].n_unique()))
     keep = (turns.select("corpus", "conversation").unique(maintain_order=True)

@@ -10,7 +10,7 @@ import pytest
 
 from convmaint.model import Conversation, Move, Role, Turn
 from convmaint.stats import (
-    bootstrap_ratio_ci, compare, conversation_role_table, holm, moves_table, permutation_test, rates, summary,
+    bootstrap_ratio_ci, compare, holm, moves_table, permutation_test, rates, summary,
     tables, to_latex, to_markdown, turns_table, write_table,
 )
 

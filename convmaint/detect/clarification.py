@@ -454,7 +454,6 @@ class ClarificationDetector(Detector):
                 if low[k] in ("what", "which") and low[k - 1] not in _EMBEDDING and n - k <= 3:
                     return "restricted_request", "hearing", text[cs:ce], 0.6, "insitu_mid"
         content = self._content(p, core[0], core[-1] + 1)
-        shared = {w for w in content if w in ctx.vocab}
         # 6. an alternative question: "Do you want it in Python or R?", "thirty or younger?"
         if question and self._alternative(low):
             if ctx.request and self._may_specify(ctx, answer_words, question):
