@@ -415,6 +415,17 @@ def compare_dirs(dir_a: str | os.PathLike, dir_b: str | os.PathLike, *, out: str
     df = compare(both, group="side", a="A", b="B", per=per, n_boot=n_boot, n_perm=n_perm, seed=seed)
     if out is not None:
         write_table(df, str(Path(out) / "comparison_A_vs_B"), caption=f"{dir_a} (A) vs {dir_b} (B)")
+        if df.height and df["rate_ratio"].is_not_nan().any():
+            import matplotlib
+
+            matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+
+            from convmaint import plot
+
+            ax = plot.plot_rate_ratios(df, design="between")
+            plot.save_figure(ax, str(Path(out) / "comparison_A_vs_B"), data=plot.plot_rate_ratios_data(df, design="between"))
+            plt.close(ax.figure)
     return df
 
 
