@@ -49,6 +49,25 @@ _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM"})
 _OPEN_ENDED_POS = frozenset({"DET", "ADP", "AUX", "CCONJ", "SCONJ", "PART", "PRON"})
 
 
+_CODE_RE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
+
+
+def _code_regions(text: str) -> list[tuple[int, int]]:
+    """Markdown code (fenced blocks and inline spans) in a written turn: program text, not talk."""
+    return [m.span() for m in _CODE_RE.finditer(text)] if "`" in text else []
+
+
+def _not_talk(text: str, start: int, end: int, code: list[tuple[int, int]]) -> bool:
+    """A unit that is code, or mostly digits and symbols (a sum, a table row), is not searched for repairs."""
+    if any(s < end and start < e for s, e in code):
+        return True
+    tokens = text[start:end].split()
+    if len(tokens) < 4:
+        return False
+    wordy = sum(1 for t in tokens if sum(ch.isalpha() for ch in t) >= max(1, len(t) // 2))
+    return wordy < len(tokens) / 2
+
+
 @dataclass(slots=True)
 class _Word:
     """A word of a unit: one token, or tokens joined by an infix hyphen ("bye-bye")."""
@@ -644,8 +663,9 @@ class RepairDetector(Detector):
         if not len(p):
             return moves
         before: list[_Word] = []
+        code = _code_regions(turn.text)
         for n_unit, (s, e) in enumerate(self._units(turn, p)):
-            if e <= s:
+            if e <= s or _not_talk(turn.text, s, e, code):
                 continue
             # a short answer opens the reply to a question: "I do, I think it's great"
             self._after_question = after_question and n_unit == 0
@@ -681,7 +701,13 @@ class RepairDetector(Detector):
                 out.append((s, e))
             else:
                 out[-1] = (ps, e)
-        return out
+        # In written text a line break ends a unit even inside a parser sentence: list items and
+        # lines of a poem or a table repeat words without anyone repairing anything.
+        lines = []
+        for s, e in out:
+            for m in re.finditer(r"[^\n]+", text[s:e]):
+                lines.append((s + m.start(), s + m.end()))
+        return lines
 
     def _find(self, words: list[_Word]) -> list[_Repair]:
         """All self-repairs in a unit's words, left to right, not overlapping at the interruption point."""
@@ -1062,6 +1088,8 @@ class RepairDetector(Detector):
     def _legit_double(self, words: list[_Word], i: int, k: int, j: int) -> bool:
         """Repetitions that are grammar or emphasis, not repair ("very, very", "had had", "C N N")."""
         span = words[i:i + k]
+        if not any(ch.isalpha() for w in span for ch in w.low):
+            return True  # digits and symbols repeat in sums, dates and code ("25 + 25", "1, 1"), not in repair
         if all(w.low in self._redup or w.et == "filler" for w in span):
             if k == 1:
                 adjacent_only = self._redup.get(span[0].low, False)

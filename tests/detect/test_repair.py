@@ -305,3 +305,12 @@ def test_native_gold():
     f1 = {ls.label: ls.system["f1"] for ls in rep.labels}
     # these floors guard regressions; the file was used while writing the detector (not held out)
     assert f1["repair.self"] >= 0.7 and f1["repair.other"] >= 0.6 and f1["repair.third_position"] >= 0.6
+
+
+@pytest.mark.model
+def test_written_non_talk_is_not_repair(lexicons, backend):
+    """Sums, code and list lines repeat words without repairing anything."""
+    texts = ["what is 25 + 25?", "25 + 25 = 50, and 1, 1, 2, 3 is how Fibonacci starts.",
+             "Here:\n```\nx = x + 1\nx = x + 1\n```", "Titles:\n* Frolics of the Sunshine\n* Frolics of the Moon"]
+    assert not _labels(_run(lexicons, backend, texts), "repair.self")
+    assert len(_labels(_run(lexicons, backend, ["I went to the, the store"]), "repair.self")) == 1
