@@ -51,7 +51,12 @@ def iter_units(conv: Conversation) -> list[Unit]:
     """The scoring units of a conversation, in order of first piece."""
     units: dict[str, list[tuple[int, int, int]]] = {}
     speakers: dict[str, str] = {}
+    # Where a source annotates below the turn, only its segments are units: a turn without any
+    # (MRDA speech labelled z, not coded) is context, not a unit.
+    segmented = any(t.segments for t in conv.turns)
     for turn in conv.turns:
+        if segmented and not turn.segments:
+            continue
         if turn.segments:
             for seg in turn.segments:
                 uid = str(seg.metadata.get("unit", seg.id))

@@ -62,3 +62,12 @@ def test_texttiling_finds_the_splice():
 def test_native_reports_only_labels_with_gold():
     rep = evaluate([(_conv(), [])], corpus="native")
     assert [ls.label for ls in rep.labels] == ["repair.self", "clarification.request", "grounding.acknowledgement"]
+
+
+def test_unsegmented_turns_are_not_units_in_a_segmented_source():
+    conv = _conv()
+    from dataclasses import replace
+
+    extra = Turn(3, "3", "B", Role.HUMAN, "(not coded speech)")
+    conv = replace(conv, turns=conv.turns + (extra,))
+    assert [u.id for u in iter_units(conv)] == ["u1", "u2", "u3"]

@@ -259,3 +259,13 @@ def test_swda_slice(shared_data):
     sc = rep.labels[0].system
     assert sc["gold"] >= 10
     assert sc["f1"] >= 0.30  # measured 0.42 on these 60 calls; the cue-list baseline scores 0.10
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("reply", ["Hello! How can I help you today?", "Does that answer your question?",
+                                   "Is there anything else I can do for you?"])
+def test_service_offers_are_not_clarification(lexicons, backend, reply):
+    conv = _conv(["hi there, quick question about my code", reply], speakers=["user", "assistant"],
+                 roles=[Role.HUMAN, Role.MODEL])
+    det = ClarificationDetector(lexicons=lexicons)
+    assert not det.detect(conv, list(backend.parse([t.text for t in conv.turns])))
