@@ -53,10 +53,19 @@ class CachedBackend:
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("CREATE TABLE IF NOT EXISTS parses (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
-        return db
+        # Switching to WAL and creating the table take locks that SQLite may refuse at once (without
+        # waiting) when several workers open a new cache together: retry them.
+        for attempt in range(50):
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("CREATE TABLE IF NOT EXISTS parses (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
+                return db
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise ConfigError(f"cannot open parse cache: {exc}", path=self.path) from None
+                time.sleep(0.02 * (attempt + 1))
+        raise ConfigError("parse cache stayed locked while opening; is another process holding it?", path=self.path)
 
     def __getstate__(self) -> dict[str, Any]:  # connections do not cross processes
         state = dict(self.__dict__)
