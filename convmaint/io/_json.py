@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from convmaint.errors import ConvmaintError, FormatError
-from convmaint.io.base import ReadContext, iter_lines, json_loads, read_text, strip_gz
+from convmaint.model import Conversation
+from convmaint.io.base import ReadContext, Reader, iter_lines, json_loads, read_text, strip_gz
 
 __all__ = [
     "JsonRecord",
@@ -259,3 +260,29 @@ def to_timestamp(value: Any) -> float | None:
         except (OverflowError, OSError, ValueError):
             return None
     return None
+
+
+class JsonRecordReader(Reader):
+    """A reader of JSON / JSON Lines files holding one conversation per record.
+
+    Subclasses implement ``_conversation(rec, default_id, path, ctx)``; a record that raises a
+    ConvmaintError is reported and the next one is read. ``whole_list`` (a staticmethod) says
+    whether a top-level array is itself one record (a bare list of messages).
+    """
+
+    whole_list: Callable[[Any], bool] | None = None
+
+    def read(self, path: Path, ctx: ReadContext) -> Iterator[Conversation]:
+        stem = file_stem(path)
+        for rec in iter_json_records(path, ctx, whole_list=type(self).whole_list):
+            default_id = stem if rec.position is None else f"{stem}:{rec.position}"
+            try:
+                conv = self._conversation(rec, default_id, path, ctx)
+            except ConvmaintError as err:
+                ctx.report(err)
+                continue
+            if conv is not None:
+                yield conv
+
+    def _conversation(self, rec: JsonRecord, default_id: str, path: Path, ctx: ReadContext) -> Conversation | None:
+        raise NotImplementedError

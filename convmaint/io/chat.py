@@ -32,13 +32,13 @@ conversation; a ``.json`` file that is really JSON Lines is read as such) and in
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from convmaint.errors import ConvmaintError, FormatError
-from convmaint.io._json import JsonRecord, file_stem, has_key, is_id, iter_json_records, record_metadata, to_timestamp
-from convmaint.io.base import ReadContext, Reader, parse_role
+from convmaint.errors import FormatError
+from convmaint.io._json import JsonRecord, JsonRecordReader, has_key, is_id, record_metadata, to_timestamp
+from convmaint.io.base import ReadContext, parse_role
 from convmaint.io.build import RawTurn, make_conversation
 from convmaint.io.registry import register_reader
 from convmaint.model import Conversation
@@ -93,10 +93,11 @@ def _is_message(value: Any) -> bool:
 
 
 @register_reader
-class ChatReader(Reader):
+class ChatReader(JsonRecordReader):
     name = "chat"
     description = "OpenAI / Hugging Face chat messages: {'messages': [{'role', 'content'}…]} in JSON or JSONL"
     extensions = (".json", ".jsonl", ".ndjson")
+    whole_list = staticmethod(_is_message)
 
     def sniff(self, path: Path, head: str) -> float:
         if not has_key(head, "role"):
@@ -109,18 +110,6 @@ class ChatReader(Reader):
         if start.startswith("[") and start[1:].lstrip().startswith("{") and has_key(head, "content"):
             return 0.6  # a bare list of messages
         return 0.0
-
-    def read(self, path: Path, ctx: ReadContext) -> Iterator[Conversation]:
-        stem = file_stem(path)
-        for rec in iter_json_records(path, ctx, whole_list=_is_message):
-            default_id = stem if rec.position is None else f"{stem}:{rec.position}"
-            try:
-                conv = self._conversation(rec, default_id, path, ctx)
-            except ConvmaintError as err:
-                ctx.report(err)
-                continue
-            if conv is not None:
-                yield conv
 
     def _conversation(self, rec: JsonRecord, default_id: str, path: Path, ctx: ReadContext) -> Conversation | None:
         value, line = rec.value, rec.line

@@ -22,12 +22,12 @@ Records come as a JSON array, one JSON object, or JSON Lines (streamed)::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
-from convmaint.errors import ConvmaintError, FormatError, RoleError
-from convmaint.io._json import JsonRecord, file_stem, has_key, is_id, iter_json_records, record_metadata
-from convmaint.io.base import ROLE_ALIASES, ReadContext, Reader
+from convmaint.errors import FormatError, RoleError
+from convmaint.io._json import JsonRecord, JsonRecordReader, has_key, is_id, record_metadata
+from convmaint.io.base import ROLE_ALIASES, ReadContext
 from convmaint.io.build import RawTurn, make_conversation
 from convmaint.io.registry import register_reader
 from convmaint.model import Conversation, Role
@@ -49,7 +49,7 @@ _NON_TURN = frozenset({"tool", "function_call", "observation"})
 
 
 @register_reader
-class ShareGPTReader(Reader):
+class ShareGPTReader(JsonRecordReader):
     name = "sharegpt"
     description = "ShareGPT dumps: {'conversations': [{'from': 'human'|'gpt'…, 'value'}…]} in JSON or JSONL"
     extensions = (".json", ".jsonl", ".ndjson")
@@ -62,18 +62,6 @@ class ShareGPTReader(Reader):
         if has_key(head, "role") and has_key(head, "content"):
             return 0.6
         return 0.0
-
-    def read(self, path: Path, ctx: ReadContext) -> Iterator[Conversation]:
-        stem = file_stem(path)
-        for rec in iter_json_records(path, ctx):
-            default_id = stem if rec.position is None else f"{stem}:{rec.position}"
-            try:
-                conv = self._conversation(rec, default_id, path, ctx)
-            except ConvmaintError as err:
-                ctx.report(err)
-                continue
-            if conv is not None:
-                yield conv
 
     def _conversation(self, rec: JsonRecord, default_id: str, path: Path, ctx: ReadContext) -> Conversation | None:
         record, line = rec.value, rec.line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from convmaint.errors import BackendError
 from convmaint.lexicon import LexiconSet, load_lexicon
 from convmaint.model import Conversation, Role, Segment, Turn
+from convmaint.nlp.base import ParsedTurn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,3 +43,17 @@ def spacy_backend(requires):
         return SpacyBackend(requires=requires)
     except BackendError as exc:  # pragma: no cover - depends on the machine
         pytest.skip(f"no spaCy English pipeline: {exc}")
+
+
+#: Tokens as a tokenizer-only backend sees them: words (with inner hyphens) and punctuation.
+WORDS_RE = r"[\w']+(?:-\w+)*|[^\w\s]"
+
+
+def fast_parse(text: str, token_re: str = WORDS_RE) -> ParsedTurn:
+    """A tokens-and-sentences parse by hand (what fast mode sees); sentences end at . ? !"""
+    toks = [(m.group(0), m.start()) for m in re.finditer(token_re, text)]
+    words = tuple(w for w, _ in toks)
+    starts = [0] + [k + 1 for k, w in enumerate(words[:-1]) if w in {".", "?", "!"}]
+    return ParsedTurn(text=text, words=words, starts=tuple(s for _, s in toks), lower=tuple(w.lower() for w in words),
+                      lemmas=tuple(w.lower() for w in words), sent_starts=tuple(starts),
+                      annotations=frozenset({"tokens", "sents"}))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,7 @@ from convmaint.detect.base import detector_classes
 from convmaint.detect.clarification import ClarificationDetector
 from convmaint.lexicon import LexiconSet, load_lexicon
 from convmaint.model import Role
-from convmaint.nlp.base import ParsedTurn
-from tests.detect.helpers import make_conv, spacy_backend
+from tests.detect.helpers import fast_parse, make_conv, spacy_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 LABEL = "clarification.request"
@@ -33,14 +31,7 @@ def backend():
 _conv = make_conv
 
 
-def _fast_parse(text):
-    """A tokens-and-sentences parse by hand (what fast mode sees)."""
-    toks = [(m.group(0), m.start()) for m in re.finditer(r"[\w']+(?:-\w+)*|[^\w\s]", text)]
-    words = tuple(w for w, _ in toks)
-    starts = [0] + [k + 1 for k, w in enumerate(words[:-1]) if w in {".", "?", "!"}]
-    return ParsedTurn(text=text, words=words, starts=tuple(s for _, s in toks), lower=tuple(w.lower() for w in words),
-                      lemmas=tuple(w.lower() for w in words), sent_starts=tuple(starts),
-                      annotations=frozenset({"tokens", "sents"}))
+_fast_parse = fast_parse
 
 
 def _run(lexicons, backend, texts, **kw):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,7 @@ from convmaint.detect.base import detector_classes
 from convmaint.detect.repair import RepairDetector
 from convmaint.errors import ConfigError
 from convmaint.model import Conversation, Move, Role, Turn
-from convmaint.nlp.base import ParsedTurn
-from tests.detect.helpers import family_lexicons, make_conv, spacy_backend
+from tests.detect.helpers import fast_parse, family_lexicons, make_conv, spacy_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,13 +29,8 @@ _conv = make_conv
 
 
 def _fast_parse(text):
-    """A tokens-and-sentences parse by hand (what fast mode sees)."""
-    toks = [(m.group(0), m.start()) for m in re.finditer(r"[\w']+-(?=[\s,.]|$)|[\w']+|[^\w\s]", text)]
-    words = tuple(w for w, _ in toks)
-    starts = [0] + [k + 1 for k, w in enumerate(words[:-1]) if w in {".", "?", "!"}]
-    return ParsedTurn(text=text, words=words, starts=tuple(s for _, s in toks), lower=tuple(w.lower() for w in words),
-                      lemmas=tuple(w.lower() for w in words), sent_starts=tuple(starts),
-                      annotations=frozenset({"tokens", "sents"}))
+    # cut-off words keep their hyphen ("th-"), as a tokenizer splitting on spaces leaves them
+    return fast_parse(text, r"[\w']+-(?=[\s,.]|$)|[\w']+|[^\w\s]")
 
 
 def _run(lexicons, backend, texts, *, prior=(), **kw):
