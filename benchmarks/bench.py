@@ -195,7 +195,7 @@ def _preimport(model: str) -> None:
     import spacy  # noqa: F401
 
     importlib.import_module(model)
-    import convmaint.analyze  # noqa: F401
+    import convmaint.analysis  # noqa: F401
     import convmaint.graph  # noqa: F401
     import convmaint.parallel  # noqa: F401
     import convmaint.pipeline  # noqa: F401
@@ -266,7 +266,7 @@ def _warm_dask_worker(model: str) -> bool:  # runs on each Dask worker before th
 
 def _worker_analyze(spec: dict[str, Any]) -> dict[str, Any]:
     _preimport(spec["model"])
-    from convmaint.analyze import analyze
+    from convmaint.analysis import analyze
 
     cluster = client = None
     scheduler = None
@@ -344,7 +344,7 @@ def _worker_profile(spec: dict[str, Any]) -> dict[str, Any]:
     import pstats
 
     _preimport(spec["model"])
-    from convmaint.analyze import analyze, process_conversation
+    from convmaint.analysis import analyze, process_conversation
     from convmaint.io.loader import load
     from convmaint.nlp.spacy_backend import doc_to_parsed
     from convmaint.pipeline import Annotator
@@ -488,7 +488,7 @@ def build_corpus(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         base = list(itertools.islice(load(args.source, format=args.format, errors=errors), n))
         origin = f"first {n} conversations of {', '.join(args.source)}"
     else:
-        from convmaint.analyze import default_inputs
+        from convmaint.analysis import default_inputs
 
         errors = []
         base = list(load([str(p) for p in default_inputs()], errors=errors))

@@ -52,7 +52,7 @@ def _provenance() -> dict[str, Any]:
 
 
 def _process(ann: Any, chunk: Sequence[Conversation], keep: bool) -> list[Any]:
-    from convmaint.analyze import process_conversation
+    from convmaint.analysis import process_conversation
 
     out = []
     for conv, moves in ann.run(chunk):

@@ -25,6 +25,7 @@ __all__ = [
     "moves_table",
     "permutation_test",
     "rates",
+    "summarize",
     "tables",
     "turns_table",
 ]
@@ -496,3 +497,27 @@ def to_latex(df: pl.DataFrame, *, caption: str | None = None) -> str:
         lines.append(rf"\caption{{{_tex(caption)}}}")
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
+
+
+def summarize(
+    items: Iterable[tuple[Conversation, Sequence[Move]]],
+    *,
+    n_boot: int = 2000,
+    n_perm: int = 5000,
+    seed: int = 0,
+) -> dict[str, pl.DataFrame]:
+    """All tables of an analysis from (conversation, moves) pairs, in memory (the API twin of the
+    tables ``convmaint analyze`` writes): ``moves``, ``turns``, ``conversation_roles``, ``rates``
+    (by corpus and role), ``comparison`` (human vs model, within and between) and ``summary``.
+
+    Example:
+        >>> from convmaint.pipeline import detect_moves  # doctest: +SKIP
+        >>> out = summarize(detect_moves(convmaint.load("corpora/")))  # doctest: +SKIP
+        >>> out["comparison"]  # doctest: +SKIP
+    """
+    out = tables(items)
+    cr = out["conversation_roles"]
+    out["rates"] = rates(cr, n_boot=n_boot, seed=seed) if cr.height else pl.DataFrame()
+    out["comparison"] = compare(cr, n_boot=n_boot, n_perm=n_perm, seed=seed) if cr.height else pl.DataFrame()
+    out["summary"] = summary(out["rates"]) if out["rates"].height else pl.DataFrame()
+    return out

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from convmaint.analyze import analyze, compare_dirs, redraw_figures
+from convmaint.analysis import analyze, compare_dirs, redraw_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = [ROOT / "corpora" / "human-human", ROOT / "corpora" / "human-model"]

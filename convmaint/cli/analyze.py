@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed", help="Random seed (results are reproducible).")] = 0,
     ) -> None:
         """Read transcripts, detect moves, build move graphs, and write tables, figures, a manifest and report.html."""
-        from convmaint.analyze import analyze
+        from convmaint.analysis import analyze
 
         def go():
             with Progress() as prog:
@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed")] = 0,
     ) -> None:
         """Compare move rates between two analysed corpora (A vs B), per label, with CIs and Holm-adjusted p."""
-        from convmaint.analyze import compare_dirs
+        from convmaint.analysis import compare_dirs
         from convmaint.stats import to_markdown
 
         def go():
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
         folder: Annotated[Path, typer.Argument(help="An analysis folder (from convmaint analyze).")],
     ) -> None:
         """Redraw the figures of an analysis folder from its saved tables."""
-        from convmaint.analyze import redraw_figures
+        from convmaint.analysis import redraw_figures
 
         def go():
             for p in redraw_figures(folder):
@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
         mode: ModeOpt = Mode.full,
     ) -> None:
         """Detect moves in a transcript file and write one move graph per conversation."""
-        from convmaint.analyze import export_graphs
+        from convmaint.analysis import export_graphs
 
         def go():
             for p in export_graphs(str(path), out=out, format=format_.value, reader=reader,
