@@ -88,30 +88,13 @@ class _ConvResult:
     moves: tuple[Move, ...] = ()
 
 
-def process_conversation(conv: Conversation, moves: Sequence[Move], provenance: dict[str, Any] | None = None) -> _ConvResult:
+def process_conversation(conv: Conversation, moves: Sequence[Move]) -> _ConvResult:
     """Table rows, graph and measures of one detected conversation (runs in workers too)."""
     from convmaint.graph import flat_measures, move_graph, node_link_json
-    from convmaint.stats import _turn_counts
+    from convmaint.stats import _turn_counts, move_rows, turn_rows
 
     corpus = str(conv.metadata.get("corpus", "") or "")
     counts = _turn_counts(conv, moves)
-    turn_rows = []
-    for t, c in zip(conv.turns, counts):
-        turn_rows.append({"corpus": corpus, "conversation": conv.id, "turn": t.index, "speaker": t.speaker,
-                          "role": t.role.value, "words": t.n_words, "chars": len(t.text), **c})
-    move_rows = []
-    from convmaint.model import thaw
-
-    for m in moves:
-        t = conv.turns[m.turn]
-        move_rows.append({
-            "corpus": corpus, "conversation": conv.id, "turn": m.turn, "speaker": t.speaker, "role": t.role.value,
-            "label": m.label, "family": m.family, "start": m.start, "end": m.end, "text": t.text[m.start:m.end],
-            "cue": m.cue, "target": m.target,
-            "target_role": conv.turns[m.target].role.value if m.target is not None and m.target < len(conv.turns) else None,
-            "detector": m.detector, "score": float(m.score),
-            "attributes": json.dumps(thaw(m.attributes), sort_keys=True, ensure_ascii=False),
-        })
     g = move_graph(conv, moves)
     measures = flat_measures(g)
     roles = [t.role.value for t in conv.turns]
@@ -123,7 +106,8 @@ def process_conversation(conv: Conversation, moves: Sequence[Move], provenance: 
         **({k: sum(c[k] for c in counts) for k in counts[0]} if counts else {}),
         **{f"graph_{k}": v for k, v in measures.items()},
     }
-    return _ConvResult(corpus, conv.id, turn_rows, move_rows, conv_row, node_link_json(g), len(moves))
+    return _ConvResult(corpus, conv.id, turn_rows(conv, moves, counts), move_rows(conv, moves), conv_row,
+                       node_link_json(g), len(moves))
 
 
 class _PartWriter:
@@ -266,10 +250,10 @@ def analyze(
         for fh in graph_files.values():
             fh.close()
 
-    from convmaint.stats import _turn_schema, moves_table
+    from convmaint.stats import MOVE_SCHEMA, _turn_schema
 
     turns = turns_w.collect(_turn_schema()).sort(["corpus", "conversation", "turn"])
-    moves = moves_w.collect(moves_table([]).schema).sort(["corpus", "conversation", "turn", "start", "end", "label"])
+    moves = moves_w.collect(MOVE_SCHEMA).sort(["corpus", "conversation", "turn", "start", "end", "label"])
     conversations = convs_w.collect().sort(["corpus", "conversation"]) if convs_w.parts or convs_w.buffer else pl.DataFrame()
     conv_roles = conversation_role_table(turns)
 

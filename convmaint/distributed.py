@@ -38,7 +38,7 @@ def _annotator(settings: dict[str, Any]) -> Any:
 def _dask_work(chunk: list[Conversation], settings: dict[str, Any]) -> list[Any]:
     from convmaint.parallel import _process
 
-    return _process(_annotator(settings), chunk, keep=False)
+    return _process(_annotator(settings), chunk)
 
 
 def _dask_provenance(settings: dict[str, Any]) -> dict[str, Any]:

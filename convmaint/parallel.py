@@ -51,7 +51,7 @@ def _provenance() -> dict[str, Any]:
     return _WORKER.provenance()
 
 
-def _process(ann: Any, chunk: Sequence[Conversation], keep: bool) -> list[Any]:
+def _process(ann: Any, chunk: Sequence[Conversation]) -> list[Any]:
     from convmaint.analysis import process_conversation
 
     out = []
@@ -63,7 +63,7 @@ def _process(ann: Any, chunk: Sequence[Conversation], keep: bool) -> list[Any]:
 
 
 def _work(chunk: Sequence[Conversation]) -> list[Any]:
-    return _process(_WORKER, chunk, keep=False)
+    return _process(_WORKER, chunk)
 
 
 def detect_stream(
@@ -95,7 +95,7 @@ def detect_stream(
 
         def local() -> Iterator[Any]:
             for chunk in chunked(convs):
-                for conv, res in zip(chunk, _process(ann, chunk, keep=True)):
+                for conv, res in zip(chunk, _process(ann, chunk)):
                     res.conversation = conv
                     yield res
 

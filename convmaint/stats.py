@@ -39,24 +39,32 @@ def _corpus(conv: Conversation) -> str:
     return str(conv.metadata.get("corpus", "") or "")
 
 
+MOVE_SCHEMA = {"corpus": pl.Utf8, "conversation": pl.Utf8, "turn": pl.Int64, "speaker": pl.Utf8, "role": pl.Utf8,
+               "label": pl.Utf8, "family": pl.Utf8, "start": pl.Int64, "end": pl.Int64, "text": pl.Utf8, "cue": pl.Utf8,
+               "target": pl.Int64, "target_role": pl.Utf8, "detector": pl.Utf8, "score": pl.Float64, "attributes": pl.Utf8}
+
+
+def move_rows(conv: Conversation, moves: Sequence[Move]) -> list[dict[str, Any]]:
+    """The ``moves`` table rows of one conversation."""
+    rows = []
+    corpus = _corpus(conv)
+    for m in moves:
+        t = conv.turns[m.turn]
+        rows.append({
+            "corpus": corpus, "conversation": conv.id, "turn": m.turn, "speaker": t.speaker,
+            "role": t.role.value, "label": m.label, "family": m.family, "start": m.start, "end": m.end,
+            "text": t.text[m.start:m.end], "cue": m.cue, "target": m.target,
+            "target_role": conv.turns[m.target].role.value if m.target is not None and m.target < len(conv.turns) else None,
+            "detector": m.detector, "score": float(m.score),
+            "attributes": json.dumps(thaw(m.attributes), sort_keys=True, ensure_ascii=False),
+        })
+    return rows
+
+
 def moves_table(items: Iterable[tuple[Conversation, Sequence[Move]]]) -> pl.DataFrame:
     """One row per move: where it is, who made it, what it is and what it points at."""
-    rows = []
-    for conv, moves in items:
-        for m in moves:
-            t = conv.turns[m.turn]
-            rows.append({
-                "corpus": _corpus(conv), "conversation": conv.id, "turn": m.turn, "speaker": t.speaker,
-                "role": t.role.value, "label": m.label, "family": m.family, "start": m.start, "end": m.end,
-                "text": t.text[m.start:m.end], "cue": m.cue, "target": m.target,
-                "target_role": conv.turns[m.target].role.value if m.target is not None and m.target < len(conv.turns) else None,
-                "detector": m.detector, "score": float(m.score),
-                "attributes": json.dumps(thaw(m.attributes), sort_keys=True, ensure_ascii=False),
-            })
-    schema = {"corpus": pl.Utf8, "conversation": pl.Utf8, "turn": pl.Int64, "speaker": pl.Utf8, "role": pl.Utf8,
-              "label": pl.Utf8, "family": pl.Utf8, "start": pl.Int64, "end": pl.Int64, "text": pl.Utf8, "cue": pl.Utf8,
-              "target": pl.Int64, "target_role": pl.Utf8, "detector": pl.Utf8, "score": pl.Float64, "attributes": pl.Utf8}
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    rows = [row for conv, moves in items for row in move_rows(conv, moves)]
+    return pl.DataFrame(rows, schema=MOVE_SCHEMA, orient="row") if rows else pl.DataFrame(schema=MOVE_SCHEMA)
 
 
 def _turn_counts(conv: Conversation, moves: Sequence[Move]) -> list[dict[str, int]]:
@@ -68,13 +76,17 @@ def _turn_counts(conv: Conversation, moves: Sequence[Move]) -> list[dict[str, in
     return counts
 
 
+def turn_rows(conv: Conversation, moves: Sequence[Move], counts: list[dict[str, int]] | None = None) -> list[dict[str, Any]]:
+    """The ``turns`` table rows of one conversation (``counts`` from :func:`_turn_counts` if at hand)."""
+    corpus = _corpus(conv)
+    return [{"corpus": corpus, "conversation": conv.id, "turn": t.index, "speaker": t.speaker, "role": t.role.value,
+             "words": t.n_words, "chars": len(t.text), **c}
+            for t, c in zip(conv.turns, counts if counts is not None else _turn_counts(conv, moves))]
+
+
 def turns_table(items: Iterable[tuple[Conversation, Sequence[Move]]]) -> pl.DataFrame:
     """One row per turn with its size and its move counts per label and family."""
-    rows = []
-    for conv, moves in items:
-        for t, c in zip(conv.turns, _turn_counts(conv, moves)):
-            rows.append({"corpus": _corpus(conv), "conversation": conv.id, "turn": t.index, "speaker": t.speaker,
-                         "role": t.role.value, "words": t.n_words, "chars": len(t.text), **c})
+    rows = [row for conv, moves in items for row in turn_rows(conv, moves)]
     return pl.DataFrame(rows, schema=_turn_schema(), orient="row") if rows else pl.DataFrame(schema=_turn_schema())
 
 
