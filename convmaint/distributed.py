@@ -60,7 +60,7 @@ def dask_stream(convs: Iterable[Conversation], settings: dict[str, Any], schedul
         from distributed import Client
     except ImportError:
         raise ConfigError("running on a Dask cluster needs the optional extra: pip install 'convmaint[dask]'") from None
-    from convmaint.parallel import chunked
+    from convmaint.parallel import _drain, chunked
 
     own = not isinstance(scheduler, Client)
     try:
@@ -90,9 +90,3 @@ def dask_stream(convs: Iterable[Conversation], settings: dict[str, Any], schedul
 
     return provenance, run()
 
-
-def _drain(item: tuple[list[Conversation], Any]) -> Iterator[Any]:
-    chunk, fut = item
-    for conv, res in zip(chunk, fut.result()):
-        res.conversation = conv
-        yield res

@@ -122,7 +122,8 @@ def detect_stream(
     return provenance, run()
 
 
-def _drain(item: tuple[list[Conversation], Future]) -> Iterator[Any]:
+def _drain(item: tuple[list[Conversation], Any]) -> Iterator[Any]:
+    """The results of one finished chunk (a concurrent or a Dask future), with their conversations."""
     chunk, fut = item
     for conv, res in zip(chunk, fut.result()):
         res.conversation = conv
