@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from convmaint.cli.common import (
-    AllHumanOpt, FormatOpt, Progress, ReaderOpt, RoleOpt, StrictOpt, reader_options, role_map, run, stderr,
+    AllHumanOpt, FormatOpt, Progress, ReaderOpt, RoleOpt, StrictOpt, read_options, role_map, run, stderr,
 )
 from convmaint.cli.detect import Backend, BackendOpt, DetectorsOpt, Mode, ModeOpt, ModelOpt
 
@@ -50,8 +50,8 @@ def register(app: typer.Typer) -> None:
 
         def go():
             with Progress() as prog:
-                res = analyze([str(p) for p in paths] if paths else None, out=out, format=format,
-                              roles=role_map(role, all_human), options=reader_options(option), strict=strict,
+                res = analyze([str(p) for p in paths] if paths else None, out=out,
+                              **read_options(format, role, all_human, option, strict),
                               detectors=detector, mode=mode.value, backend=backend.value, model=model, jobs=jobs,
                               cache=None if no_cache else (str(cache) if cache else "default"), scheduler=scheduler,
                               figures=not no_figures, n_boot=n_boot, n_perm=n_perm, seed=seed, progress=prog)

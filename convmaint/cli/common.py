@@ -44,6 +44,12 @@ def reader_options(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def read_options(format: str | None, role: list[str] | None, all_human: bool, option: list[str] | None,
+                 strict: bool) -> dict[str, Any]:
+    """The keyword arguments of :func:`convmaint.load` (and the verbs built on it) from the shared read options."""
+    return {"format": format, "roles": role_map(role, all_human), "options": reader_options(option), "strict": strict}
+
+
 def write_errors(path: Path | None, errors: list) -> None:
     if path is None:
         return

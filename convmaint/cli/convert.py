@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from convmaint.cli.common import (
-    AllHumanOpt, ErrorsOutOpt, FormatOpt, PathsArg, ReaderOpt, RoleOpt, StrictOpt, reader_options, role_map, run,
+    AllHumanOpt, ErrorsOutOpt, FormatOpt, PathsArg, ReaderOpt, RoleOpt, StrictOpt, read_options, run,
     stderr, write_errors,
 )
 
@@ -38,8 +38,7 @@ def register(app: typer.Typer) -> None:
 
         def go():
             errors = ErrorLog()
-            convs = load([str(p) for p in paths], format=format, roles=role_map(role, all_human),
-                         options=reader_options(option), errors=errors, strict=strict)
+            convs = load([str(p) for p in paths], **read_options(format, role, all_human, option, strict), errors=errors)
             n = save(convs, out, to=to.value)
             write_errors(errors_out, errors)
             stderr(f"wrote {n} conversations to {out}" + (f"; {len(errors)} error(s)" if errors else ""))

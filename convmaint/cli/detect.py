@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from convmaint.cli.common import (
-    AllHumanOpt, ErrorsOutOpt, FormatOpt, PathsArg, ReaderOpt, RoleOpt, StrictOpt, reader_options, role_map, run,
+    AllHumanOpt, ErrorsOutOpt, FormatOpt, PathsArg, ReaderOpt, RoleOpt, StrictOpt, read_options, run,
     stderr, write_errors,
 )
 
@@ -54,9 +54,8 @@ def register(app: typer.Typer) -> None:
 
         def go():
             errors = ErrorLog()
-            ann, stream = detect([str(p) for p in paths], format=format, roles=role_map(role, all_human),
-                                 options=reader_options(option), errors=errors, strict=strict,
-                                 detectors=detector, mode=mode.value, backend=backend.value, model=model)
+            ann, stream = detect([str(p) for p in paths], **read_options(format, role, all_human, option, strict),
+                                 errors=errors, detectors=detector, mode=mode.value, backend=backend.value, model=model)
             info = ann.backend.info()
             stderr(f"backend {info['backend']} model {info.get('model')} {info.get('model_version', '')} "
                    f"components {','.join(info.get('components', [])) or 'tokenizer'}; mode {mode.value}")

@@ -8,7 +8,7 @@ import typer
 
 from convmaint.cli.common import (
     AllHumanOpt, ErrorsOutOpt, FormatOpt, JsonOpt, PathsArg, Progress, ReaderOpt, RoleOpt, StrictOpt,
-    reader_options, role_map, run, write_errors,
+    read_options, run, write_errors,
 )
 
 
@@ -29,8 +29,8 @@ def register(app: typer.Typer) -> None:
 
         def go():
             with Progress() as prog:
-                rep = inspect([str(p) for p in paths], format=format, roles=role_map(role, all_human),
-                              options=reader_options(option), strict=strict, progress=prog)
+                rep = inspect([str(p) for p in paths], **read_options(format, role, all_human, option, strict),
+                              progress=prog)
             write_errors(errors_out, rep.errors)
             typer.echo(json.dumps(rep.to_dict(), indent=1) if as_json else rep.table())
             if rep.total.conversations == 0 and rep.errors:
