@@ -76,16 +76,10 @@ class Annotator:
 
     def run(self, conversations: Iterable[Conversation], *, chunk_turns: int = 2000) -> Iterator[tuple[Conversation, list[Move]]]:
         """Parse each turn once (batched across conversations) and yield each conversation's moves."""
-        buffer: list[Conversation] = []
-        n_turns = 0
-        for conv in conversations:
-            buffer.append(conv)
-            n_turns += len(conv.turns)
-            if n_turns >= chunk_turns:
-                yield from self._flush(buffer)
-                buffer, n_turns = [], 0
-        if buffer:
-            yield from self._flush(buffer)
+        from convmaint.parallel import chunked
+
+        for chunk in chunked(conversations, max_turns=chunk_turns):
+            yield from self._flush(chunk)
 
     def _flush(self, convs: list[Conversation]) -> Iterator[tuple[Conversation, list[Move]]]:
         texts = [t.text for c in convs for t in c.turns]
