@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 __all__ = ["ANNOTATIONS", "Backend", "ParsedTurn", "check_requirements"]
@@ -59,13 +60,49 @@ class ParsedTurn:
     noun_chunks: tuple[tuple[int, int], ...] = ()
     ents: tuple[tuple[int, int, str], ...] = ()
     annotations: frozenset[str] = field(default_factory=lambda: frozenset({"tokens"}))
+    # Derived columns, computed on first use: detectors ask for them per token, many times per turn.
+    _ends: tuple[int, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _punct: tuple[bool, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _sents: list[tuple[int, int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.words)
 
+    # Pickle the columns only (the derived ones are rebuilt on demand after unpickling).
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _STATE)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(_STATE, state):
+            object.__setattr__(self, name, value)
+        for name in ("_ends", "_punct", "_sents"):
+            object.__setattr__(self, name, None)
+
+    @property
+    def ends(self) -> tuple[int, ...]:
+        """Character offset one past each token."""
+        ends = getattr(self, "_ends", None)  # absent on objects pickled by older versions
+        if ends is None:
+            ends = tuple(s + len(w) for s, w in zip(self.starts, self.words))
+            object.__setattr__(self, "_ends", ends)
+        return ends
+
+    @property
+    def punct(self) -> tuple[bool, ...]:
+        """Whether each token is punctuation (a PUNCT or SYM tag, or no word character)."""
+        flags = getattr(self, "_punct", None)
+        if flags is None:
+            match = _PUNCT_RE.match
+            if self.pos:
+                flags = tuple(p in ("PUNCT", "SYM") or match(w) is not None for p, w in zip(self.pos, self.words))
+            else:
+                flags = tuple(match(w) is not None for w in self.words)
+            object.__setattr__(self, "_punct", flags)
+        return flags
+
     def end(self, i: int) -> int:
         """Character offset one past token ``i``."""
-        return self.starts[i] + len(self.words[i])
+        return self.ends[i]
 
     def char_span(self, i: int, j: int) -> tuple[int, int]:
         """Character span of tokens ``i`` up to (not including) ``j``."""
@@ -75,28 +112,28 @@ class ParsedTurn:
         return self.starts[i], self.end(j - 1)
 
     def is_punct(self, i: int) -> bool:
-        if self.pos:
-            return self.pos[i] in ("PUNCT", "SYM") or bool(_PUNCT_RE.match(self.words[i]))
-        return bool(_PUNCT_RE.match(self.words[i]))
+        return self.punct[i]
 
     def sentences(self) -> list[tuple[int, int]]:
         """Token spans ``(start, end)`` of the sentences."""
-        n = len(self.words)
-        if not n:
-            return []
-        starts = sorted(set(self.sent_starts) | {0})
-        return [(s, (starts[k + 1] if k + 1 < len(starts) else n)) for k, s in enumerate(starts) if s < n]
+        sents = getattr(self, "_sents", None)
+        if sents is None:
+            n = len(self.words)
+            if not n:
+                sents = []
+            else:
+                starts = sorted(set(self.sent_starts) | {0})
+                sents = [(s, (starts[k + 1] if k + 1 < len(starts) else n)) for k, s in enumerate(starts) if s < n]
+            object.__setattr__(self, "_sents", sents)
+        return list(sents)
 
     def tokens_in(self, start: int, end: int) -> tuple[int, int]:
         """The token range ``(i, j)`` covering characters ``[start, end)``."""
-        i = 0
-        n = len(self.words)
-        while i < n and self.end(i) <= start:
-            i += 1
-        j = i
-        while j < n and self.starts[j] < end:
-            j += 1
-        return i, j
+        # Tokens do not overlap, so starts and ends both ascend: the first token ending after
+        # ``start``, and the first one from there starting at or after ``end``.
+        i = bisect_right(self.ends, start)
+        j = bisect_left(self.starts, end)
+        return i, max(i, j)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +169,9 @@ class ParsedTurn:
             ents=tuple((int(a), int(b), str(c)) for a, b, c in d.get("ents", ())),
             annotations=frozenset(d.get("annotations", ("tokens",))),
         )
+
+
+_STATE = tuple(f.name for f in fields(ParsedTurn) if f.init)
 
 
 class Backend(Protocol):

@@ -20,7 +20,7 @@ from typing import Any
 from convmaint.errors import ConfigError
 from convmaint.nlp.base import ParsedTurn
 
-__all__ = ["CachedBackend", "PARSE_FORMAT"]
+__all__ = ["PARSE_FORMAT", "CachedBackend"]
 
 #: Bumped whenever ParsedTurn's fields or their meaning change.
 PARSE_FORMAT = 1

@@ -134,28 +134,31 @@ class SpacyBackend:
 
 def doc_to_parsed(doc: Any, provides: frozenset[str]) -> ParsedTurn:
     """Convert a spaCy ``Doc`` into a :class:`ParsedTurn` (also used on hand-built Docs in tests)."""
-    words = tuple(t.text for t in doc)
-    lower = tuple(t.lower_ for t in doc)
+    # Iterate the Doc once: every pass creates a Python Token object per token, which costs more
+    # than reading its attributes.
+    toks = list(doc)
+    words = tuple([t.text for t in toks])
+    lower = tuple([t.lower_ for t in toks])
     has_pos = "pos" in provides
     has_dep = "dep" in provides
     if "lemma" in provides:
-        lemmas = tuple(t.lemma_.lower() or t.lower_ for t in doc)
+        lemmas = tuple([t.lemma_.lower() or t.lower_ for t in toks])
     else:
         lemmas = lower
-    if "sents" in provides and len(doc):
-        sent_starts = tuple(s.start for s in doc.sents)
+    if "sents" in provides and toks:
+        sent_starts = tuple([i for i, t in enumerate(toks) if t.is_sent_start or i == 0])
     else:
         sent_starts = (0,)
     return ParsedTurn(
         text=doc.text,
         words=words,
-        starts=tuple(t.idx for t in doc),
+        starts=tuple([t.idx for t in toks]),
         lower=lower,
         lemmas=lemmas,
-        pos=tuple(t.pos_ for t in doc) if has_pos else (),
-        tags=tuple(t.tag_ for t in doc) if has_pos else (),
-        deps=tuple(t.dep_ for t in doc) if has_dep else (),
-        heads=tuple(t.head.i for t in doc) if has_dep else (),
+        pos=tuple([t.pos_ for t in toks]) if has_pos else (),
+        tags=tuple([t.tag_ for t in toks]) if has_pos else (),
+        deps=tuple([t.dep_ for t in toks]) if has_dep else (),
+        heads=tuple([t.head.i for t in toks]) if has_dep else (),
         sent_starts=sent_starts,
         noun_chunks=tuple((nc.start, nc.end) for nc in doc.noun_chunks) if "noun_chunks" in provides else (),
         ents=tuple((e.start, e.end, e.label_) for e in doc.ents) if "ents" in provides else (),

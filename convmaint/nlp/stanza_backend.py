@@ -70,7 +70,7 @@ class StanzaBackend:
         try:
             self.nlp = stanza.Pipeline(lang=lang, dir=self.model_dir, processors=",".join(self.processors),
                                        download_method=None, use_gpu=use_gpu, logging_level="WARN")
-        except Exception as exc:  # stanza raises bare exceptions of several kinds for missing resources
+        except Exception as exc:  # noqa: BLE001 -- stanza raises bare exceptions of several kinds for missing resources
             raise BackendError(f"cannot load stanza pipeline from {self.model_dir}: {exc}") from None
         self._provides = provides_for(self.processors)
         self._version = stanza.__version__
