@@ -134,6 +134,8 @@ class SpacyBackend:
 
 def doc_to_parsed(doc: Any, provides: frozenset[str]) -> ParsedTurn:
     """Convert a spaCy ``Doc`` into a :class:`ParsedTurn` (also used on hand-built Docs in tests)."""
+    if not provides & _TOKEN_LEVEL:
+        return _tokens_only(doc, provides)
     # Iterate the Doc once: every pass creates a Python Token object per token, which costs more
     # than reading its attributes.
     toks = list(doc)
@@ -164,3 +166,25 @@ def doc_to_parsed(doc: Any, provides: frozenset[str]) -> ParsedTurn:
         ents=tuple((e.start, e.end, e.label_) for e in doc.ents) if "ents" in provides else (),
         annotations=provides,
     )
+
+
+#: Annotations that are read token by token from a parsed Doc.
+_TOKEN_LEVEL = frozenset({"pos", "lemma", "dep", "noun_chunks", "ents"})
+
+
+def _tokens_only(doc: Any, provides: frozenset[str]) -> ParsedTurn:
+    """Fast mode's conversion: offsets, lengths and sentence starts read as one array, no Token objects."""
+    from spacy.attrs import IDX, LENGTH, SENT_START
+
+    text = doc.text
+    if not len(doc):
+        return ParsedTurn(text=text, words=(), starts=(), lower=(), lemmas=(), annotations=provides)
+    rows = doc.to_array([IDX, LENGTH, SENT_START]).tolist()
+    words = tuple([text[a:a + n] for a, n, _ in rows])
+    lower = tuple([w.lower() for w in words])
+    if "sents" in provides:
+        sent_starts = tuple([i for i, (_, _, s) in enumerate(rows) if s == 1 or i == 0])
+    else:
+        sent_starts = (0,)
+    return ParsedTurn(text=text, words=words, starts=tuple([a for a, _, _ in rows]), lower=lower, lemmas=lower,
+                      sent_starts=sent_starts, annotations=provides)
