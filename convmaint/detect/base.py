@@ -9,7 +9,7 @@ from convmaint._plugins import load_plugins
 from convmaint.errors import ConfigError
 from convmaint.lexicon import LexiconSet
 from convmaint.model import Conversation, Move, Turn
-from convmaint.nlp.base import ParsedTurn
+from convmaint.nlp.base import ParsedTurn, trim_span
 
 __all__ = ["Detector", "Mode", "detector_classes", "make_detectors", "register_detector", "units"]
 
@@ -150,18 +150,7 @@ def units(turn: Turn, parsed: ParsedTurn) -> list[tuple[int, int]]:
     The segments a source annotated (SwDA utterances, MRDA dialogue acts) where there are any,
     else the parser's sentences, else the whole turn. Spans are trimmed of surrounding spaces.
     """
+    if not turn.segments:
+        return parsed.sentence_spans()  # computed once per turn, whichever detector asks first
     text = turn.text
-    if turn.segments:
-        spans = [(s.start, s.end) for s in turn.segments]
-    elif len(parsed.words) and "sents" in parsed.annotations:
-        spans = [parsed.char_span(i, j) for i, j in parsed.sentences()]
-    else:
-        spans = [(0, len(text))]
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        out.append((s, e))
-    return out
+    return [trim_span(text, s.start, s.end) for s in turn.segments]

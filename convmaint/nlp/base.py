@@ -64,6 +64,7 @@ class ParsedTurn:
     _ends: tuple[int, ...] | None = field(default=None, init=False, repr=False, compare=False)
     _punct: tuple[bool, ...] | None = field(default=None, init=False, repr=False, compare=False)
     _sents: list[tuple[int, int]] | None = field(default=None, init=False, repr=False, compare=False)
+    _sent_spans: list[tuple[int, int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -75,7 +76,7 @@ class ParsedTurn:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         for name, value in zip(_STATE, state):
             object.__setattr__(self, name, value)
-        for name in ("_ends", "_punct", "_sents"):
+        for name in ("_ends", "_punct", "_sents", "_sent_spans"):
             object.__setattr__(self, name, None)
 
     @property
@@ -127,6 +128,20 @@ class ParsedTurn:
             object.__setattr__(self, "_sents", sents)
         return list(sents)
 
+    def sentence_spans(self) -> list[tuple[int, int]]:
+        """Character spans of the sentences, trimmed of surrounding white space (the whole text,
+        trimmed, when sentences are not annotated)."""
+        spans = getattr(self, "_sent_spans", None)
+        if spans is None:
+            text = self.text
+            if self.words and "sents" in self.annotations:
+                raw = [self.char_span(i, j) for i, j in self.sentences()]
+            else:
+                raw = [(0, len(text))]
+            spans = [trim_span(text, s, e) for s, e in raw]
+            object.__setattr__(self, "_sent_spans", spans)
+        return list(spans)
+
     def tokens_in(self, start: int, end: int) -> tuple[int, int]:
         """The token range ``(i, j)`` covering characters ``[start, end)``."""
         # Tokens do not overlap, so starts and ends both ascend: the first token ending after
@@ -169,6 +184,15 @@ class ParsedTurn:
             ents=tuple((int(a), int(b), str(c)) for a, b, c in d.get("ents", ())),
             annotations=frozenset(d.get("annotations", ("tokens",))),
         )
+
+
+def trim_span(text: str, s: int, e: int) -> tuple[int, int]:
+    """``(s, e)`` without the white space at its edges."""
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
 
 
 _STATE = tuple(f.name for f in fields(ParsedTurn) if f.init)
