@@ -100,11 +100,11 @@ __all__ = [
     "ANSWER_WINDOW",
     "EDGE_TYPES",
     "GraphError",
-    "node_link_json",
     "GraphFormat",
     "flat_measures",
     "graph_measures",
     "move_graph",
+    "node_link_json",
     "write_graph",
 ]
 
@@ -556,7 +556,13 @@ def write_graph(g: nx.MultiDiGraph, path: str | os.PathLike, *, format: GraphFor
 def node_link_json(g: nx.MultiDiGraph) -> str:
     """The graph as one line of node-link JSON (sorted keys; the same graph gives the same text),
     as written to ``graphs/<corpus>.jsonl`` by ``convmaint analyze``."""
-    data = nx.node_link_data(_export_copy(g, scalar=False), edges="links")
+    # What nx.node_link_data(_export_copy(g, scalar=False), edges="links") gives, built without
+    # copying the graph (this runs once per conversation in analyze).
+    data = {
+        "directed": True, "multigraph": True, "graph": dict(g.graph),
+        "nodes": [{**{("turn_id" if k == "id" else k): v for k, v in d.items()}, "id": n} for n, d in g.nodes(data=True)],
+        "links": [{**d, "source": u, "target": v, "key": key} for u, v, key, d in g.edges(keys=True, data=True)],
+    }
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
