@@ -54,12 +54,14 @@ _LEAD_STRIP: tuple[tuple[str, ...], ...] = (
     ("huh",),
 )
 _TRAIL_STRIP = frozenset({"uh", "um", "er", "erm", "then", "again", "now", "exactly", "please"})
-_AUX = frozenset("""is are was were am be do does did can could would will should shall may might must have has had
-'m 're 's 've 'd 'll isn't aren't wasn't weren't don't doesn't didn't can't couldn't won't wouldn't shouldn't haven't
-hasn't ca wo n't""".split())
+_AUX = frozenset({"is", "are", "was", "were", "am", "be", "do", "does", "did", "can", "could", "would", "will",
+                  "should", "shall", "may", "might", "must", "have", "has", "had", "'m", "'re", "'s", "'ve", "'d",
+                  "'ll", "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "can't", "couldn't",
+                  "won't", "wouldn't", "shouldn't", "haven't", "hasn't", "ca", "wo", "n't"})
 _WH = frozenset({"what", "who", "which", "where", "when", "whom", "whose", "how", "why"})
-_SUBJ = frozenset("""you i we they he she it this that there these those your my our their his her its the a an
-someone anyone everyone something anything people""".split())
+_SUBJ = frozenset({"you", "i", "we", "they", "he", "she", "it", "this", "that", "there", "these", "those", "your", "my",
+                   "our", "their", "his", "her", "its", "the", "a", "an", "someone", "anyone", "everyone", "something",
+                   "anything", "people"})
 _PRONOUNS = frozenset({"you", "i", "we", "they", "he", "she", "it"})
 _PERSONAL = frozenset({"i", "my", "mine", "we", "our", "us", "you", "your", "'m"})
 _DEICTIC = frozenset({"this", "it", "that", "these", "those", "they"})
@@ -71,13 +73,19 @@ _EMBEDDING = frozenset({"know", "sure", "wonder", "wondering", "idea", "ask", "a
                         "so", "or", "and", "no", "is", "'s", "was", "what", "that", "show", "explain", "learn"})
 _ALT_END = frozenset({"something", "not", "anything", "whatever", "so", "else", "two", "three", "less", "more",
                       "other", "otherwise", "what", "whatnot", "somewhere", "someone", "somebody", "nothing"})
-_ACKS = frozenset("""uh-huh uhhuh mm-hmm mhm mmhmm um-hum uh-hum yeah yes yep right okay ok oh sure huh hm hmm mm
-i see really wow exactly true good great nice""".split())
-_FUNCTION = frozenset("""a an the and or but if so of to in on at for with by from as is are was were be been being am
-i you he she it we they me him her us them my your his its our their this that these those there here what which
-who whom whose when where why how do does did done have has had not no yes yeah uh um oh well just like really
-very can could would should will shall may might must than then too also about up out into all any some one ok
-okay know think mean get got go going 's 't 'm 're 've 'll 'd n't do be have say said right huh hm mm""".split())
+_ACKS = frozenset({"uh-huh", "uhhuh", "mm-hmm", "mhm", "mmhmm", "um-hum", "uh-hum", "yeah", "yes", "yep", "right",
+                   "okay", "ok", "oh", "sure", "huh", "hm", "hmm", "mm", "i", "see", "really", "wow", "exactly", "true",
+                   "good", "great", "nice"})
+_FUNCTION = frozenset({"a", "an", "the", "and", "or", "but", "if", "so", "of", "to", "in", "on", "at", "for", "with",
+                       "by", "from", "as", "is", "are", "was", "were", "be", "been", "being", "am", "i", "you", "he",
+                       "she", "it", "we", "they", "me", "him", "her", "us", "them", "my", "your", "his", "its", "our",
+                       "their", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom",
+                       "whose", "when", "where", "why", "how", "do", "does", "did", "done", "have", "has", "had", "not",
+                       "no", "yes", "yeah", "uh", "um", "oh", "well", "just", "like", "really", "very", "can", "could",
+                       "would", "should", "will", "shall", "may", "might", "must", "than", "then", "too", "also",
+                       "about", "up", "out", "into", "all", "any", "some", "one", "ok", "okay", "know", "think", "mean",
+                       "get", "got", "go", "going", "'s", "'t", "'m", "'re", "'ve", "'ll", "'d", "n't", "say", "said",
+                       "right", "huh", "hm", "mm"})
 _VERB_POS = frozenset({"VERB", "AUX"})
 
 
@@ -85,23 +93,151 @@ def _norm(word: str) -> str:
     return word.lower().replace("\u2019", "'")
 
 
+# The lead-strip sequences by first word, in their original order (the first that fits wins).
+_LEAD_BY_FIRST: dict[str, tuple[tuple[str, ...], ...]] = {}
+for _seq in _LEAD_STRIP:
+    _LEAD_BY_FIRST[_seq[0]] = (*_LEAD_BY_FIRST.get(_seq[0], ()), _seq)
+_WH_AUX = _WH | _AUX
+_WH_FINAL = frozenset({"what", "who", "where", "which", "when"})  # "the what?", "you must be what?"
+
+
+class _Toks:
+    """A turn's normalised lower-case words and punctuation flags, computed once per detect() call."""
+
+    __slots__ = ("norm", "punct")
+
+    def __init__(self, p: ParsedTurn) -> None:
+        lower = p.lower
+        joined = "".join(lower)
+        # _norm() leaves every word as it is when the whole turn has no upper case and no ’
+        # (lower-casing is per character but for a final sigma, itself upper case)
+        if "\u2019" not in joined and joined.lower() == joined:
+            self.norm: Sequence[str] = lower
+        else:
+            self.norm = [w.lower().replace("\u2019", "'") for w in lower]
+        punct = getattr(p, "punct", None)  # the parse's cached column, where it has one
+        self.punct: Sequence[bool] = punct if punct is not None else [p.is_punct(k) for k in range(len(lower))]
+
+
 class _Ctx:
-    """Per-turn context: the target turn, the partner's vocabulary and next turn."""
+    """Per-turn context: the target turn, the partner's vocabulary and next turn.
 
-    __slots__ = ("target", "vocab", "recent", "asked", "to_model", "next_overlap", "request", "turn_role", "punctuated",
-                 "pre_announcement")
+    Only the target is computed up front; the rest on first use, since most units are not
+    clarification requests and never look at the partner's vocabulary, requests or next turn.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_asked", "_conv", "_det", "_i", "_next_overlap", "_parsed", "_pre_announcement", "_prev", "_recent",
+                 "_request", "_to_model", "_vocab", "punctuated", "target", "turn_role")
+
+    def __init__(self, det: ClarificationDetector, conv: Conversation, parsed: Sequence[ParsedTurn], i: int,
+                 punctuated: bool) -> None:
         self.target: int | None = None
-        self.vocab: frozenset[str] = frozenset()
-        self.recent: frozenset[str] = frozenset()
-        self.next_overlap = False
-        self.request = False
-        self.asked = False
-        self.to_model = False
-        self.turn_role = Role.UNKNOWN
-        self.punctuated = True
-        self.pre_announcement = False
+        self.turn_role = conv.turns[i].role
+        self.punctuated = punctuated
+        self._det, self._conv, self._parsed, self._i = det, conv, parsed, i
+        self._prev: list[int] = []
+        self._vocab: frozenset[str] | None = None
+        self._recent: frozenset[str] | None = None
+        self._asked: bool | None = None
+        self._to_model: bool | None = None
+        self._request: bool | None = None
+        self._next_overlap: bool | None = None
+        self._pre_announcement: bool | None = None
+
+    @property
+    def vocab(self) -> frozenset[str]:
+        """Content words of the target (and of the partner's last turn, when that was only an ack)."""
+        if self._vocab is None:
+            if self.target is None:
+                self._vocab = frozenset()
+            else:
+                vocab = set(self._det._turn_content(self._parsed, self.target))
+                if self._prev[0] != self.target:
+                    vocab |= self._det._turn_content(self._parsed, self._prev[0])
+                self._vocab = frozenset(vocab)
+        return self._vocab
+
+    @property
+    def recent(self) -> frozenset[str]:
+        """``vocab`` and the content words of the partner's last three turns."""
+        if self._recent is None:
+            recent = set(self.vocab)
+            for k in self._prev[:3]:
+                recent |= self._det._turn_content(self._parsed, k)
+            self._recent = frozenset(recent)
+        return self._recent
+
+    @property
+    def pre_announcement(self) -> bool:
+        """The target's last sentence is a pre-announcement ("guess what?")."""
+        if self._pre_announcement is None:
+            self._pre_announcement = False
+            if self.target is not None:
+                tp = self._parsed[self.target]
+                if len(tp.words):
+                    last = tp.sentences()[-1][0]
+                    self._pre_announcement = bool(self._det._pre.find(tp, tp.starts[last]))
+        return self._pre_announcement
+
+    @property
+    def asked(self) -> bool:
+        """The target is a question."""
+        if self._asked is None:
+            self._asked = False
+            if self.target is not None:
+                tp = self._parsed[self.target]
+                self._asked = "?" in self._conv.turns[self.target].text or (
+                    len(tp.words) > 1 and _norm(tp.lower[0]) in _WH_AUX)
+        return self._asked
+
+    @property
+    def to_model(self) -> bool:
+        """A model's turn replying to a human's."""
+        if self._to_model is None:
+            self._to_model = (self.target is not None and self.turn_role == Role.MODEL
+                              and self._conv.turns[self.target].role == Role.HUMAN)
+        return self._to_model
+
+    @property
+    def request(self) -> bool:
+        """The target asks the speaker for something."""
+        if self._request is None:
+            self._request = False
+            if self.target is not None:
+                # A request to the speaker: a turn with a request frame ("can you…", "tell me…", "I'm
+                # looking for…", an imperative), or a user's question to an assistant. A bare question
+                # between people is not enough: they ask each other questions all the time.
+                tp = self._parsed[self.target]
+                to_model = self.to_model
+                # a short search-like query ("beef stroganoff recipe", "all men are created equal") is
+                # a request too; "I liked the Martian" is not
+                query = 0 < len(tp.words) <= 8 and not any(_norm(w) in _PERSONAL for w in tp.lower)
+                self._request = self._det._is_request(self._conv.turns[self.target], tp, to_model) or (
+                    to_model and (self.asked or query))
+        return self._request
+
+    @property
+    def next_overlap(self) -> bool:
+        """The partner's next turn repeats the trouble source ("I said …", or mostly the target's words)."""
+        if self._next_overlap is None:
+            self._next_overlap = False
+            det, conv, parsed, i = self._det, self._conv, self._parsed, self._i
+            vocab = self.vocab
+            if det.use_next_turn and vocab and self.target is not None:
+                speaker = conv.turns[self.target].speaker
+                for k in range(i + 1, min(len(conv.turns), i + 3)):
+                    if conv.turns[k].speaker == speaker:
+                        nxt = parsed[k]
+                        words = [_norm(w) for w in nxt.words[:2]]
+                        if words == ["i", "said"]:
+                            self._next_overlap = True
+                        else:
+                            c = det._turn_content(parsed, k)
+                            shared = {w for w in c if w in vocab}
+                            if shared and len(shared) >= 0.5 * len({_norm(w) for w in nxt.lower if _norm(w) in c}):
+                                self._next_overlap = True
+                        break
+        return self._next_overlap
 
 
 @register_detector
@@ -170,26 +306,44 @@ class ClarificationDetector(Detector):
         self._cues = lexicons.matcher(lexicons=["clarification"], labels=[LABEL, "clarification.exclude"])
         self._debug = False  # error analysis: record which rule fired as attributes["rule"]
         self._memo: dict[int, frozenset[str]] = {}
+        self._toks: dict[int, _Toks] = {}
         self._context = lexicons.matcher(lexicons=["clarification"], labels=["clarification.request_context"])
         self._pre = lexicons.matcher(lexicons=["clarification"], labels=["clarification.pre_announcement"])
 
     # ------------------------------------------------------------------------------ helpers
 
-    def _content(self, p: ParsedTurn, i: int = 0, j: int | None = None) -> set[str]:
+    def _content(self, p: ParsedTurn, i: int = 0, j: int | None = None, tok: _Toks | None = None) -> set[str]:
         j = len(p.words) if j is None else j
-        forms = p.lemmas if self.mode == "full" else p.lower
+        fast = self.mode != "full"
         out = set()
+        if tok is None:
+            norm = [_norm(w) for w in p.lower[i:j]]
+            punct = [p.is_punct(k) for k in range(i, j)]
+            off = i
+        else:
+            norm, punct, off = tok.norm, tok.punct, 0
+        lemmas = p.lemmas
         for k in range(i, j):
-            w = _norm(p.lower[k]).strip("-")
-            if not w or w in _FUNCTION or p.is_punct(k) or (len(w) < 2 and not w.isdigit()):
+            if punct[k - off]:
+                continue
+            n = norm[k - off]
+            w = n.strip("-")
+            if not w or w in _FUNCTION or (len(w) < 2 and not w.isdigit()):
                 continue
             out.add(w)
-            out.add(_norm(forms[k]))
+            out.add(n if fast else _norm(lemmas[k]))
         return out
 
     def _ack_only(self, p: ParsedTurn) -> bool:
-        words = [_norm(w) for k, w in enumerate(p.words) if not p.is_punct(k)]
-        return len(words) <= 3 and all(w in _ACKS for w in words)
+        # at most three words, all acknowledgements (stops at the first word that says otherwise)
+        n = 0
+        for k, w in enumerate(p.words):
+            if p.is_punct(k):
+                continue
+            n += 1
+            if n > 3 or _norm(w) not in _ACKS:
+                return False
+        return True
 
     def _is_request(self, turn: Turn, p: ParsedTurn, to_model: bool) -> bool:
         sent_starts = {p.starts[s] for s, _ in p.sentences()} if len(p.words) else set()
@@ -203,19 +357,24 @@ class ClarificationDetector(Detector):
                 return True
         return False
 
+    def _tokens(self, parsed: Sequence[ParsedTurn], k: int) -> _Toks:
+        # memoised per detect() call: a turn's own units and its use as partner context share them
+        got = self._toks.get(k)
+        if got is None:
+            got = self._toks[k] = _Toks(parsed[k])
+        return got
+
     def _turn_content(self, parsed: Sequence[ParsedTurn], k: int) -> frozenset[str]:
         # memoised per detect() call: each turn is the partner context of the next few turns
         got = self._memo.get(k)
         if got is None:
-            got = self._memo[k] = frozenset(self._content(parsed[k]))
+            got = self._memo[k] = frozenset(self._content(parsed[k], tok=self._tokens(parsed, k)))
         return got
 
     def _context_for(self, conv: Conversation, parsed: Sequence[ParsedTurn], i: int, punctuated: bool) -> _Ctx:
-        ctx = _Ctx()
-        ctx.punctuated = punctuated
-        turn = conv.turns[i]
-        ctx.turn_role = turn.role
-        prev = [k for k in range(i - 1, max(-1, i - 6), -1) if conv.turns[k].speaker != turn.speaker]
+        ctx = _Ctx(self, conv, parsed, i, punctuated)
+        speaker = conv.turns[i].speaker
+        prev = [k for k in range(i - 1, max(-1, i - 6), -1) if conv.turns[k].speaker != speaker]
         if not prev:
             return ctx
         target = prev[0]
@@ -225,57 +384,23 @@ class ClarificationDetector(Detector):
             if earlier and not self._ack_only(parsed[earlier[0]]):
                 target = earlier[0]
         ctx.target = target
-        vocab = set(self._turn_content(parsed, target))
-        if prev[0] != target:
-            vocab |= self._turn_content(parsed, prev[0])
-        ctx.vocab = frozenset(vocab)
-        recent = set(vocab)
-        for k in prev[:3]:
-            recent |= self._turn_content(parsed, k)
-        ctx.recent = frozenset(recent)
-        tp = parsed[target]
-        if len(tp.words):
-            last = tp.sentences()[-1][0]
-            ctx.pre_announcement = bool(self._pre.find(tp, tp.starts[last]))
-        tgt_turn = conv.turns[target]
-        # A request to the speaker: a turn with a request frame ("can you…", "tell me…", "I'm
-        # looking for…", an imperative), or a user's question to an assistant. A bare question
-        # between people is not enough: they ask each other questions all the time.
-        asked = "?" in tgt_turn.text or (len(tp.words) > 1 and _norm(tp.lower[0]) in _WH | _AUX)
-        to_model = turn.role == Role.MODEL and tgt_turn.role == Role.HUMAN
-        # a short search-like query ("beef stroganoff recipe", "all men are created equal") is a
-        # request too; "I liked the Martian" is not
-        query = 0 < len(tp.words) <= 8 and not any(_norm(w) in _PERSONAL for w in tp.lower)
-        ctx.request = self._is_request(tgt_turn, tp, to_model) or (to_model and (asked or query))
-        ctx.asked = asked
-        ctx.to_model = to_model
-        if self.use_next_turn and vocab:
-            for k in range(i + 1, min(len(conv.turns), i + 3)):
-                if conv.turns[k].speaker == tgt_turn.speaker:
-                    nxt = parsed[k]
-                    words = [_norm(w) for w in nxt.words[:2]]
-                    if words == ["i", "said"]:
-                        ctx.next_overlap = True
-                    else:
-                        c = self._turn_content(parsed, k)
-                        shared = {w for w in c if w in vocab}
-                        if shared and len(shared) >= 0.5 * len({_norm(w) for w in nxt.lower if _norm(w) in c}):
-                            ctx.next_overlap = True
-                    break
+        ctx._prev = prev
         return ctx
 
-    def _core(self, p: ParsedTurn, i: int, j: int) -> list[int]:
-        toks = [k for k in range(i, j) if not p.is_punct(k)]
-        low = [_norm(p.lower[k]) for k in toks]
+    @staticmethod
+    def _core(toks: list[int], low: list[str]) -> list[int]:
+        """The words ``toks`` (``low``: their normalised forms) without leading fillers, apologies and
+        cut-offs and trailing fillers."""
         a = 0
+        last = len(toks) - 1
         changed = True
-        while changed and a < len(toks) - 1:
+        while changed and a < last:
             changed = False
             if low[a].endswith("-") and a + 1 < len(toks):  # a cut-off word: "wh-, why do you…"
                 a += 1
                 changed = True
                 continue
-            for seq in _LEAD_STRIP:
+            for seq in _LEAD_BY_FIRST.get(low[a], ()):
                 n = len(seq)
                 if a + n < len(toks) and tuple(low[a:a + n]) == seq:
                     a += n
@@ -296,35 +421,44 @@ class ClarificationDetector(Detector):
     def detect(self, conv: Conversation, parsed: Sequence[ParsedTurn], prior: Sequence[Move] = ()) -> list[Move]:
         moves: list[Move] = []
         self._memo = {}
+        self._toks = {}
         punctuated = any("?" in t.text for t in conv.turns)
         for i, turn in enumerate(conv.turns):
             p = parsed[i]
             if not len(p.words):
                 continue
-            ctx: _Ctx | None = None
-            spans = units(turn, p)
-            matches = self._cues.find(p)
+            # a request points back at the partner's turn: with none before, nothing to clarify
+            ctx = self._context_for(conv, parsed, i, punctuated)
+            if ctx.target is None:
+                continue
+            tok = self._tokens(parsed, i)
+            punct, norm = tok.punct, tok.norm
+            text = turn.text
             info = []
-            for s, e in spans:
+            all_words = question_words = 0
+            for s, e in units(turn, p):
                 ti, tj = p.tokens_in(s, e)
-                core = self._core(p, ti, tj)
-                n_words = sum(1 for k in range(ti, tj) if not p.is_punct(k))
-                qmark = "?" in turn.text[s:e]
+                toks = [k for k in range(ti, tj) if not punct[k]]
+                core = self._core(toks, [norm[k] for k in toks])
+                n_words = len(toks)
+                qmark = "?" in text[s:e]
                 info.append((s, e, core, n_words, qmark))
-            lead = 0
-            question_words = 0
-            for s, e, core, n_words, qmark in info:
-                if qmark or self._interrogative(p, core):
+                all_words += n_words
+                if qmark or self._interrogative(p, core, norm):
                     question_words += n_words
-            answer_words = sum(x[3] for x in info) - question_words
+            if not any(x[2] for x in info):
+                continue
+            answer_words = all_words - question_words
+            matches = self._cues.find(p)
+            # Beyond the lexicon frames, every rule of _classify needs a "?", unpunctuated text, an
+            # "or" (alternatives), an assistant's turn (specifications) or a closing question word.
+            open_turn = not punctuated or "or" in norm or turn.role == Role.MODEL
+            lead = 0
             for s, e, core, n_words, qmark in info:
-                if core:
-                    if ctx is None:
-                        ctx = self._context_for(conv, parsed, i, punctuated)
-                    if ctx.target is None:
-                        break
-                    found = self._classify(p, s, e, core, qmark, lead, answer_words, ctx,
-                                           [m for m in matches if m.start >= s and m.end <= e])
+                in_unit = [m for m in matches if m.start >= s and m.end <= e] if core and matches else []
+                if core and (in_unit or qmark or open_turn
+                             or (lead <= self.max_lead_words and norm[core[-1]] in _WH_FINAL)):
+                    found = self._classify(p, s, e, core, qmark, lead, answer_words, ctx, in_unit, norm)
                     if found is not None:
                         fmt, about, cue, score, rule = found
                         attrs = {"format": fmt, "about": about}
@@ -335,13 +469,15 @@ class ClarificationDetector(Detector):
                 lead += n_words
         return moves
 
-    def _interrogative(self, p: ParsedTurn, core: Sequence[int]) -> bool:
+    def _interrogative(self, p: ParsedTurn, core: Sequence[int], norm: Sequence[str] | None = None) -> bool:
         """Question word order: auxiliary then subject ("are you…", "is this…")."""
         if len(core) < 2:
             return False
-        first, second = _norm(p.lower[core[0]]), _norm(p.lower[core[1]])
+        if norm is None:
+            norm = [_norm(w) for w in p.lower]
+        first, second = norm[core[0]], norm[core[1]]
         if second == "n't" and len(core) > 2:  # "don't you think…"
-            second = _norm(p.lower[core[2]])
+            second = norm[core[2]]
         if first in _AUX and not first.startswith("'"):
             # "are you…", "is this…"; in full mode also "is Carnage evil?" (aux before a noun)
             if second in _SUBJ or second in _DETERMINERS:
@@ -351,10 +487,11 @@ class ClarificationDetector(Detector):
         return False
 
     def _classify(self, p: ParsedTurn, s: int, e: int, core: list[int], qmark: bool, lead: int,
-                  answer_words: int, ctx: _Ctx, matches: list[Match]) -> tuple[str, str, str, float, str] | None:
+                  answer_words: int, ctx: _Ctx, matches: list[Match],
+                  norm: Sequence[str] | None = None) -> tuple[str, str, str, float, str] | None:
         text = p.text
         cs, ce = p.starts[core[0]], p.end(core[-1])
-        low = [_norm(p.lower[k]) for k in core]
+        low = [norm[k] for k in core] if norm is not None else [_norm(p.lower[k]) for k in core]
         so_initial = low[0] == "so" and len(core) > 1
         if so_initial:  # "so, are you…" is still a question; "so X?" a candidate understanding
             core, low = core[1:], low[1:]
@@ -363,7 +500,7 @@ class ClarificationDetector(Detector):
         # Without "?" a unit asks only in text that never marks questions (ASR output, lower-cased
         # query logs): there the partner's repeat of the trouble source is the evidence.
         asks = qmark or (self.use_next_turn and not ctx.punctuated and ctx.next_overlap)
-        interrogative = self._interrogative(p, core)
+        interrogative = self._interrogative(p, core, norm)
         # also unpunctuated questions: "in what setting do you need…", "for which year would you…"
         question = qmark or interrogative or low[0] in _WH or (
             not ctx.punctuated and (any(w in _WH for w in low[:3]) or self._inverted(low)))
@@ -428,16 +565,15 @@ class ClarificationDetector(Detector):
             return None
 
         n = len(core)
-        has_verb = self._has_verb(p, core)
         # 2. a question word closing a short fragment: "the what?", "you must be what?"
-        if at_start and 2 <= n <= self.max_fragment_tokens + 3 and low[-1] in ("what", "who", "where", "which", "when"):
+        if at_start and 2 <= n <= self.max_fragment_tokens + 3 and low[-1] in _WH_FINAL:
             before = low[-2]
             if before not in _EMBEDDING and (asks or before in _DETERMINERS):
                 about = "reference" if low[-1] in ("who", "which") else "hearing"
                 return "restricted_request", about, text[cs:ce], 0.8, "insitu_final"
         # 3. a verbless wh-fragment about the partner's words: "who?", "which basketball?", "what,
         # hockey?" ("what colour?" asks for more, having understood: a follow-up)
-        if at_start and asks and low[0] in ("what", "who", "which") and n <= 3 and not has_verb:
+        if at_start and asks and low[0] in ("what", "who", "which") and n <= 3 and not self._has_verb(p, core):
             rest = self._content(p, core[1], core[-1] + 1) if n > 1 else set()
             if n == 1 or (rest and rest <= ctx.recent) or low[1:] in (["one"], ["ones"]):
                 about = "hearing" if low[0] == "what" else "reference"
@@ -453,16 +589,15 @@ class ClarificationDetector(Detector):
             for k in range(1, n - 1):
                 if low[k] in ("what", "which") and low[k - 1] not in _EMBEDDING and n - k <= 3:
                     return "restricted_request", "hearing", text[cs:ce], 0.6, "insitu_mid"
-        content = self._content(p, core[0], core[-1] + 1)
         # 6. an alternative question: "Do you want it in Python or R?", "thirty or younger?"
         if question and self._alternative(low):
             if ctx.request and self._may_specify(ctx, answer_words, question):
                 return "alternative", "intent", text[cs:ce], 0.7, "alt_request"
-            if at_start and qmark and n <= self.max_fragment_tokens and not has_verb:
+            if at_start and qmark and n <= self.max_fragment_tokens and not self._has_verb(p, core):
                 return "alternative", "intent" if ctx.request else "meaning", text[cs:ce], 0.6, "alt_fragment"
         # 7. generic specification: an assistant's second-person question replying to its user's
         # request, not answering it (between people, only the lexicon's specification frames count)
-        if (question and ctx.request and ctx.turn_role == Role.MODEL and self._may_specify(ctx, answer_words, question)
+        if (question and ctx.turn_role == Role.MODEL and ctx.request and self._may_specify(ctx, answer_words, question)
                 and any(w in _SECOND_PERSON for w in low) | (interrogative and low[1] in _DEICTIC)
                 and not self._past(p, core)):
             return "specification", "intent", text[cs:ce], 0.6, "spec_generic"
@@ -474,10 +609,11 @@ class ClarificationDetector(Detector):
         if self._inverted(low) or low[-1] in _WH or low[-1] in ("you", "really") or low[:2] == ["i", "wonder"]:
             # "going back to the itinerary, can we swap…?", "…, why?", "…, you?", "I wonder how…"
             return None
-        recent = {w for w in content if w in ctx.recent}
+        content = self._content(p, core[0], core[-1] + 1)
+        recent = {w for w in content if w in ctx.recent} if content else set()
         if content and recent:
             mostly = len(recent) >= self.echo_min_overlap * len(content)
-            if n <= self.max_fragment_tokens and (mostly or not has_verb):
+            if n <= self.max_fragment_tokens and (mostly or not self._has_verb(p, core)):
                 if self.echo_questions:
                     about = "hearing" if len(recent) == len(content) else "reference"
                     return "restricted_offer", about, text[cs:ce], 0.6, "echo"
