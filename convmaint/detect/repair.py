@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from convmaint.detect.base import Detector, Mode, register_detector, units
@@ -49,6 +51,8 @@ _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM"})
 _OPEN_ENDED_POS = frozenset({"DET", "ADP", "AUX", "CCONJ", "SCONJ", "PART", "PRON"})
 
 
+# The punctuation behind a comma or dash signal, a cut-off word ("th-") or an infix hyphen ("bye-bye").
+_PAUSE_RE = re.compile(r"[,\-—–]")
 _CODE_RE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
 
 
@@ -59,10 +63,13 @@ def _code_regions(text: str) -> list[tuple[int, int]]:
 
 def _not_talk(text: str, start: int, end: int, code: list[tuple[int, int]]) -> bool:
     """A unit that is code, or mostly digits and symbols (a sum, a table row), is not searched for repairs."""
-    if any(s < end and start < e for s, e in code):
+    if code and any(s < end and start < e for s, e in code):
         return True
     tokens = text[start:end].split()
     if len(tokens) < 4:
+        return False
+    # an all-letter token is wordy: when half the tokens are, the unit is talk whatever the rest
+    if 2 * sum(map(str.isalpha, tokens)) >= len(tokens):
         return False
     wordy = sum(1 for t in tokens if sum(ch.isalpha() for ch in t) >= max(1, len(t) // 2))
     return wordy < len(tokens) / 2
@@ -222,6 +229,7 @@ class RepairDetector(Detector):
         self._parenthetical = frozenset(e.pattern for e in words if e.label == "parenthetical")
         self._subordinators = frozenset(e.pattern for e in words if e.label == "subordinator")
         self._found: dict[tuple[int, int, int], Any] = {}
+        self._spans_cache: dict[tuple[int, int], tuple[Any, ...]] = {}
         self._after_question = False
 
     def config(self) -> dict[str, Any]:
@@ -236,6 +244,7 @@ class RepairDetector(Detector):
         last_by: dict[str, int] = {}
         turns = conv.turns
         self._found: dict[tuple[int, int, int], Any] = {}  # matcher results per turn and unit, for this call
+        self._spans_cache = {}  # units per turn, for this call
         for turn, p in zip(turns, parsed):
             asked = turn.index > 0 and turns[turn.index - 1].speaker != turn.speaker and "?" in turns[turn.index - 1].text[-3:]
             moves.extend(self._self_repairs(turn, p, asked))
@@ -243,7 +252,10 @@ class RepairDetector(Detector):
             m = None
             if prev is not None and prev == turn.index - 1:
                 m = self._followup_repair(turns[prev], turn, p)
-            if m is None and self.cross_turn and prev is not None and turn.index - prev <= 3 and all(
+            # (_left_open is _cross_turn_repair's first test, before the costlier look at the turns between)
+            if m is None and self.cross_turn and prev is not None and turn.index - prev <= 3 and len(p) and self._left_open(
+                turns[prev], parsed[prev]
+            ) and all(
                 len(_WORD_RE.findall(turns[k].text)) <= self.max_interjection and not turns[k].text.rstrip().endswith("?")
                 for k in range(prev + 1, turn.index)
             ):
@@ -271,6 +283,21 @@ class RepairDetector(Detector):
 
     # ------------------------------------------------------------------------- helpers across turns
 
+    def _turn_units(self, turn: Turn, p: ParsedTurn) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The turn's units (see :func:`~convmaint.detect.base.units`), and those without empty ones (at
+        least one); cached per call, as several rules read them."""
+        key = (id(turn), id(p))
+        hit = self._spans_cache.get(key)
+        if hit is None:
+            raw = units(turn, p)
+            # the entry holds the turn and its parse, so that their ids are not reused while it is cached
+            hit = self._spans_cache[key] = (raw, [(s, e) for s, e in raw if e > s] or [(0, len(turn.text))], turn, p)
+        return hit[0], hit[1]
+
+    def _spans(self, turn: Turn, p: ParsedTurn) -> list[tuple[int, int]]:
+        """The turn's non-empty units (callers must not change the cached list)."""
+        return self._turn_units(turn, p)[1]
+
     @staticmethod
     def _lead_words(text: str, start: int, at: int) -> int:
         """Words between a unit's start and a cue."""
@@ -280,11 +307,13 @@ class RepairDetector(Detector):
         """The first lexicon marker with one of ``labels`` that opens the unit (after at most
         ``max_lead`` words: "oh no I meant…")."""
         key = (id(p), s, e)
-        found = self._found.get(key)
-        if found is None:
-            found = self._found[key] = self._markers.find(p, s, e)
-        # "no problem", "no idea", "that's what I meant": a longer phrase that is not the cue
-        blocked = [(m.start, m.end, m.label[:-4]) for m in found if m.label.endswith(".not")]
+        hit = self._found.get(key)
+        if hit is None:
+            found = self._markers.find(p, s, e)
+            # "no problem", "no idea", "that's what I meant": a longer phrase that is not the cue
+            blocked = [(m.start, m.end, m.label[:-4]) for m in found if m.label.endswith(".not")]
+            hit = self._found[key] = (found, blocked)
+        found, blocked = hit
         for m in found:
             if m.label not in labels or self._lead_words(turn.text, s, m.start) > max_lead:
                 continue
@@ -335,7 +364,7 @@ class RepairDetector(Detector):
                 turn, p = turns[r], parsed[r]
                 if not len(p):
                     break
-                spans = _nonempty_units(turn, p)
+                spans = self._spans(turn, p)
                 # skip a bare confirmation or an apology before the answer ("No problem! crontab is…")
                 k = 0
                 while k < len(spans) - 1 and self._is_confirmation(turn, *spans[k]):
@@ -371,7 +400,7 @@ class RepairDetector(Detector):
                 continue
             if any(m.turn == via and m.target == source for m in requests):
                 continue  # the partner asked; the answer is a completion
-            for s, e in _nonempty_units(turn, p)[:2]:
+            for s, e in self._spans(turn, p)[:2]:
                 m = self._marker(turn, p, s, e, ("repair.third_position",), 3)
                 if m is None:
                     continue
@@ -399,13 +428,8 @@ class RepairDetector(Detector):
             prev, pp = turns[t - 1], parsed[t - 1]
             if t in taken or prev.speaker == turn.speaker or not len(p) or not len(pp):
                 continue
-            spans = _nonempty_units(turn, p)
-            pspans = _nonempty_units(prev, pp)
-            last_s, last_e = pspans[-1]
-            # "No, coffee please" declines an offer and "No, never" answers: after a question the
-            # reply fills a gap rather than corrects a claim, unless the question is a claim with a
-            # tag ("…is the 15th, right?") or a candidate ("second left?")
-            wh_question = self._real_question(prev.text[last_s:last_e], pp, last_s, last_e)
+            spans = self._spans(turn, p)
+            wh_question: bool | None = None  # worked out when first needed
             for s, e in spans[:2]:
                 if any(m.turn == t and s <= m.start < e for m in requests) or (t, s) in asked:
                     continue  # "you mean the red one?" asks; it does not correct
@@ -414,7 +438,15 @@ class RepairDetector(Detector):
                         and all(w in _LEAD_OK for w in _WORD_RE.findall(turn.text[s:strong.start].lower()))):
                     out.append(self._other_move(t, s, e, strong.start, strong.end, turn, 0.8))
                     break
-                if strong_only or wh_question:
+                if strong_only:
+                    break
+                if wh_question is None:
+                    # "No, coffee please" declines an offer and "No, never" answers: after a question the
+                    # reply fills a gap rather than corrects a claim, unless the question is a claim with a
+                    # tag ("…is the 15th, right?") or a candidate ("second left?")
+                    last_s, last_e = self._spans(prev, pp)[-1]
+                    wh_question = self._real_question(prev.text[last_s:last_e], pp, last_s, last_e)
+                if wh_question:
                     break  # answers to wh-questions fill a gap; they do not correct
                 if turn.text[s:e].rstrip().endswith("?"):
                     continue  # a question offers a candidate; it does not assert a correction
@@ -474,7 +506,8 @@ class RepairDetector(Detector):
         if not text.endswith("?") or _TAG_RE.search(text):
             return False
         i, j = p.tokens_in(s, e)
-        first = next((p.lower[k] for k in range(i, j) if not p.is_punct(k) and p.lower[k] not in _LEAD_OK), "")
+        punct, lower = p.punct, p.lower
+        first = next((lower[k] for k in range(i, j) if not punct[k] and lower[k] not in _LEAD_OK), "")
         return first in _WH or first in _ASKING_AUX or first in _INVERTED_AUX or len(_WORD_RE.findall(text)) > 4
 
     def _other_move(self, t: int, s: int, e: int, cs: int, ce: int, turn: Turn, score: float,
@@ -520,7 +553,7 @@ class RepairDetector(Detector):
         cur = [(k, c) for k, c in cur if c]
         if not cur:
             return None
-        stated = [(a, b) for a, b in _nonempty_units(prev, pp) if not prev.text[a:b].rstrip().endswith("?")]
+        stated = [(a, b) for a, b in self._spans(prev, pp) if not prev.text[a:b].rstrip().endswith("?")]
         old = [(k, self._slot(pp, k)) for k in range(len(pp))]
         old = [(k, c) for k, c in old if c]
         if strict:
@@ -555,7 +588,8 @@ class RepairDetector(Detector):
     def _bare_fragment(self, p: ParsedTurn, s: int, e: int) -> bool:
         """A short verbless unit ("the 4th, I think."): hedges aside, at most four words."""
         i, j = p.tokens_in(s, e)
-        words = [k for k in range(i, j) if not p.is_punct(k)]
+        punct = p.punct
+        words = [k for k in range(i, j) if not punct[k]]
         text = " ".join(p.lower[k] for k in words)
         for hedge in _HEDGES:
             text = text.replace(hedge, " ")
@@ -573,7 +607,7 @@ class RepairDetector(Detector):
         "sorry, I meant the 5th"."""
         if not len(p):
             return None
-        s, e = _nonempty_units(turn, p)[0]
+        s, e = self._spans(turn, p)[0]
         text = turn.text
         star = _STAR_RE.match(text[s:e])
         if star is not None and len(_WORD_RE.findall(text[s:e])) <= 6:
@@ -611,47 +645,60 @@ class RepairDetector(Detector):
         self._found[key] = (et_type, et_multi)  # type: ignore[assignment]
         return et_type, et_multi
 
+    def _strong_edits(self, p: ParsedTurn) -> list[int]:
+        """The tokens of a turn that are fillers or explicit editing terms, in order (cached per call)."""
+        key = (id(p), -2, -2)
+        hit = self._found.get(key)
+        if hit is None:
+            et_type = self._editing_terms(p)[0]
+            hit = self._found[key] = sorted(k for k, t in et_type.items() if t in ("filler", "explicit"))
+        return hit  # type: ignore[no-any-return]
+
     def _words(self, p: ParsedTurn, start: int, end: int) -> list[_Word]:
         i0, j0 = p.tokens_in(start, end)
         full = self.mode == "full" and bool(p.pos)
         et_type, et_multi = self._editing_terms(p)
+        toks, lower, lemmas, starts, punct = p.words, p.lower, p.lemmas, p.starts, p.punct
+        tags, deps, closed = p.pos, p.deps, self._closed
         out: list[_Word] = []
+        last: _Word | None = None  # out[-1]
         pending = ""
         k = i0
         while k < j0:
-            w = p.words[k]
-            if p.is_punct(k) and not _FRAGMENT_RE.match(w):
+            w = toks[k]
+            # a cut-off word ends in a hyphen ("th-"), which the fragment pattern needs
+            dashed = "-" in w
+            if punct[k] and not (dashed and _FRAGMENT_RE.match(w)):
                 glued = (
-                    w in ("-", "–") and out and out[-1].end_tok == k and k + 1 < j0
-                    and p.starts[k] == p.end(k - 1) and p.starts[k + 1] == p.end(k) and not p.is_punct(k + 1)
+                    w in ("-", "–") and last is not None and last.end_tok == k and k + 1 < j0
+                    and starts[k] == starts[k - 1] + len(toks[k - 1]) and starts[k + 1] == starts[k] + len(w)
+                    and not punct[k + 1]
                 )
                 if glued:  # infix hyphen: "bye-bye", "twenty-two", "uh-huh" are one word
-                    last = out[-1]
-                    last.low = f"{last.low}-{p.lower[k + 1]}"
-                    last.lemma = last.low
-                    last.end_tok = k + 2
-                    last.frag = False
+                    last.low = f"{last.low}-{lower[k + 1]}"  # type: ignore[union-attr]
+                    last.lemma = last.low  # type: ignore[union-attr]
+                    last.end_tok = k + 2  # type: ignore[union-attr]
+                    last.frag = False  # type: ignore[union-attr]
                     k += 2
                     continue
-                sig = _signal(w)
-                if _SIGNAL_RANK[sig] > _SIGNAL_RANK[pending]:
-                    pending = sig
+                if pending != "stop":
+                    sig = _signal(w)
+                    if _SIGNAL_RANK[sig] > _SIGNAL_RANK[pending]:
+                        pending = sig
                 k += 1
                 continue
-            low = p.lower[k]
-            frag = bool(_FRAGMENT_RE.match(w)) and len(w) > 1
+            low = lower[k]
+            frag = dashed and len(w) > 1 and bool(_FRAGMENT_RE.match(w))
             if full:
-                pos, dep = p.pos[k], (p.deps[k] if p.deps else "")
-            else:
-                pos, dep = self._closed.get(low, ""), ""
-            if full:
+                pos, dep = tags[k], (deps[k] if deps else "")
                 obj = pos == "PRON" and dep in ("dobj", "pobj", "dative", "obj", "iobj")
             else:
-                obj = (low in _OBJECT_LIKE and bool(out) and not pending and out[-1].pos == ""
-                       and out[-1].et is None and not out[-1].frag)
-            out.append(_Word(tok=k, end_tok=k + 1, low=low, lemma=p.lemmas[k], pos=pos, dep=dep, obj=obj,
-                             frag=frag, et=None if frag else et_type.get(k), et_multi=k in et_multi, before=pending,
-                             upper=len(w) == 1 and w.isupper() and w not in ("I", "A")))
+                pos, dep = closed.get(low, ""), ""
+                obj = (low in _OBJECT_LIKE and last is not None and not pending and last.pos == ""
+                       and last.et is None and not last.frag)
+            last = _Word(k, k + 1, low, lemmas[k], pos, dep, frag, None if frag else et_type.get(k), k in et_multi,
+                         pending, len(w) == 1 and w.isupper() and w not in ("I", "A"), obj)
+            out.append(last)
             pending = ""
             k += 1
         return out
@@ -662,18 +709,34 @@ class RepairDetector(Detector):
         moves: list[Move] = []
         if not len(p):
             return moves
-        before: list[_Word] = []
+        before: list[_Word] | tuple[int, int] = []  # the unit before: its words, or its span until they are needed
         code = _code_regions(turn.text)
-        for n_unit, (s, e) in enumerate(self._units(turn, p)):
+        edits = self._strong_edits(p)
+        toks, lower = p.words, p.lower
+        for n_unit, (s, e) in enumerate(self._units(turn, p, self._turn_units(turn, p)[0])):
             if e <= s or _not_talk(turn.text, s, e, code):
                 continue
             # a short answer opens the reply to a question: "I do, I think it's great"
             self._after_question = after_question and n_unit == 0
+            i0, j0 = p.tokens_in(s, e)
+            lows = lower[i0:j0]
+            # a correction unit opens with a filler or an explicit editing term, or ends in "rather" or "I mean"
+            edited = bool(edits) and bisect_left(edits, j0) > bisect_left(edits, i0)
+            correcting = edited or "rather" in lows or "mean" in lows
+            # Every rule of _find needs a word said again (a repetition, a restarted onset), a pause mark
+            # (comma or dash), a cut-off or infix hyphen, or a filler or explicit editing term: a unit with
+            # none of these holds no self-repair, and its words are built only if the next unit needs them.
+            if not correcting and len(set(lows)) == len(lows) and not _PAUSE_RE.search("".join(toks[i0:j0])):
+                before = (s, e)
+                continue
             words = self._words(p, s, e)
-            if before and words:
-                r = self._unit_correction(before, words)
-                if r is not None and r.level in self.emit_levels:
-                    moves.append(self._self_move(turn, p, words, r, s, e, before))
+            if correcting and before and words:
+                if isinstance(before, tuple):
+                    before = self._words(p, *before)
+                if before:
+                    r = self._unit_correction(before, words)
+                    if r is not None and r.level in self.emit_levels:
+                        moves.append(self._self_move(turn, p, words, r, s, e, before))
             before = words
             if len(words) < 2:
                 continue
@@ -685,11 +748,12 @@ class RepairDetector(Detector):
         return moves
 
     @staticmethod
-    def _units(turn: Turn, p: ParsedTurn) -> list[tuple[int, int]]:
+    def _units(turn: Turn, p: ParsedTurn, spans: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
         """The units to look for self-repair in: the source's segments, else the parser's sentences
         joined up to sentence-final punctuation or a line break (parsers split disfluent speech
-        at cut-offs: "th- | the store")."""
-        spans = units(turn, p)
+        at cut-offs: "th- | the store"). ``spans`` are the turn's :func:`units` if known."""
+        if spans is None:
+            spans = units(turn, p)
         if turn.segments or len(spans) < 2:
             return spans
         text = turn.text
@@ -703,6 +767,8 @@ class RepairDetector(Detector):
                 out[-1] = (ps, e)
         # In written text a line break ends a unit even inside a parser sentence: list items and
         # lines of a poem or a table repeat words without anyone repairing anything.
+        if "\n" not in text:
+            return [(s, e) for s, e in out if e > s]  # one line per unit (an empty unit has none)
         lines = []
         for s, e in out:
             for m in re.finditer(r"[^\n]+", text[s:e]):
@@ -713,22 +779,50 @@ class RepairDetector(Detector):
         """All self-repairs in a unit's words, left to right, not overlapping at the interruption point."""
         out: list[_Repair] = []
         n = len(words)
+        if n < 2:
+            return out  # nothing to repeat, and a cut-off last word is abandoned, not repaired
         used_ip: set[int] = set()
-        for i in range(n):
-            if words[i].et == "filler" or words[i].et_multi:
+        # A repetition at i says words[i] again within max_repeat + max_gap words (or completes a
+        # cut-off word there): only the words said again that soon are worth the full check.
+        # An interruption point may sit before word b only after a pause mark, a cut-off or at a filler
+        # (what _ip_signal checks): those places are collected in the same pass.
+        reach = self.max_repeat + max(0, self.max_gap)
+        again: set[int] = set()
+        last_at: dict[str, int] = {}
+        explicit = False
+        signals: list[int] = []
+        cut = False  # the word before was cut off
+        for x, w in enumerate(words):
+            low = w.low
+            y = last_at.get(low)
+            if y is not None and x - y <= reach:
+                again.add(y)
+            last_at[low] = x
+            et = w.et
+            if et == "explicit":
+                explicit = True
+            if cut or et == "filler" or w.before == "comma" or w.before == "dash":
+                signals.append(x)
+            if w.frag:
+                again.add(x)
+            cut = w.frag
+        for i in sorted(again):
+            w = words[i]
+            if w.et == "filler" or w.et_multi:
                 continue  # "I mean, I…", "you know, you…" repeat the editing term, not the message
-            r = self._repetition_at(words, i) or self._fragment_at(words, i)
+            r = self._repetition_at(words, i) or (self._fragment_at(words, i) if w.frag else None)
             if r is not None and r.rep_end not in used_ip:
                 used_ip.update(range(r.rep_end, r.fix_start + 1))  # the interruption point and the editing phase
                 out.append(r)
-        for x in range(1, n):
-            if words[x].et == "explicit" and words[x - 1].et != "explicit" and x not in used_ip:
-                r = self._explicit_at(words, x)
-                if r is not None:
-                    used_ip.update(range(r.rep_end, r.fix_start + 1))
-                    out.append(r)
-        for b in range(1, n):
-            if b in used_ip or not self._ip_signal(words, b):
+        if explicit:
+            for x in range(1, n):
+                if words[x].et == "explicit" and words[x - 1].et != "explicit" and x not in used_ip:
+                    r = self._explicit_at(words, x)
+                    if r is not None:
+                        used_ip.update(range(r.rep_end, r.fix_start + 1))
+                        out.append(r)
+        for b in signals:
+            if not b or b in used_ip:
                 continue
             r = (self._onset_at(words, b) or self._parallel_at(words, b) or self._inserted_onset_at(words, b)
                  or self._cut_at(words, b))
@@ -1165,16 +1259,21 @@ class RepairDetector(Detector):
             kind = "replacement"  # "he was- she was"
         return _Repair(i, i + 1, j, j + 1, kind, 0.9, "fragment")
 
+    def _left_open(self, pturn: Turn, pp: ParsedTurn) -> bool:
+        """Whether a turn's last unit ends without a full stop, so that it may be resumed."""
+        if not len(pp):
+            return False
+        ps, pe = self._spans(pturn, pp)[-1]
+        return pe > ps and pturn.text[pe - 1] not in ".?!"
+
     def _cross_turn_repair(self, pturn: Turn, pp: ParsedTurn, turn: Turn, p: ParsedTurn,
                            between: Sequence[ParsedTurn] = ()) -> Move | None:
         """The speaker left a phrase unfinished at the end of their previous turn (the partner came in)
         and now restarts it: "I guess" … "I guess we can start"."""
-        if not len(pp) or not len(p):
+        if not len(p) or not self._left_open(pturn, pp):
             return None
-        ps, pe = _nonempty_units(pturn, pp)[-1]
-        if pe <= ps or pturn.text[pe - 1] in ".?!":
-            return None
-        s, e = _nonempty_units(turn, p)[0]
+        ps, pe = self._spans(pturn, pp)[-1]
+        s, e = self._spans(turn, p)[0]
         prev = self._words(pp, ps, pe)
         cur = self._words(p, s, e)
         c0 = 0
@@ -1275,11 +1374,7 @@ def _hesitated(words: list[_Word], a: int, j: int) -> bool:
     return any(w.et == "filler" for w in words[a + 1:j])
 
 
-def _nonempty_units(turn: Turn, p: ParsedTurn) -> list[tuple[int, int]]:
-    """The turn's units (see :func:`~convmaint.detect.base.units`) without empty ones; at least one."""
-    return [(s, e) for s, e in units(turn, p) if e > s] or [(0, len(turn.text))]
-
-
+@lru_cache(maxsize=4096)  # few distinct punctuation tokens, each seen many times
 def _signal(punct: str) -> str:
     """The boundary a punctuation (or whitespace) token marks: stop, dash, comma or nothing."""
     if "\n" in punct or any(c in _STOP_CHARS or c in _QUOTES for c in punct):

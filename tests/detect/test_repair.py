@@ -146,6 +146,17 @@ def test_segments_are_the_units(lexicons):
     assert _labels(det.detect(conv, [_fast_parse(text)]), "repair.self") == []
 
 
+def test_units_without_repair_cues_are_skipped_but_kept_fast(lexicons):
+    # a word said again with no pause mark or editing term still opens the full search
+    (m,) = _labels(_run(lexicons, None, ["so I went there and I I saw it"]), "repair.self")
+    assert m.attributes["kind"] == "repetition" and (m.start, m.end) == (20, 23)
+    # the unit before a correcting unit holds no cue of its own, but its words are still there
+    text = "We need the red box. Or rather the blue box."
+    (c,) = _labels(_run(lexicons, None, [text]), "repair.self")
+    rs, re_ = c.attributes["reparandum"]
+    assert c.attributes["rule"] == "correction_unit" and text[rs:re_] == "box"
+
+
 def test_cross_turn_restart_fast(lexicons):
     moves = _run(lexicons, None, ["I guess", "uh-huh", "I guess we can start"])
     (m,) = _labels(moves, "repair.self")
