@@ -152,5 +152,17 @@ def units(turn: Turn, parsed: ParsedTurn) -> list[tuple[int, int]]:
     """
     if not turn.segments:
         return parsed.sentence_spans()  # computed once per turn, whichever detector asks first
+    # Segment spans, likewise once per turn: remembered by the turn's identity (the entry keeps the
+    # turn alive, so its id cannot be reused while cached).
+    hit = _SEGMENT_UNITS.get(id(turn))
+    if hit is not None and hit[0] is turn:
+        return list(hit[1])
     text = turn.text
-    return [trim_span(text, s.start, s.end) for s in turn.segments]
+    spans = [trim_span(text, s.start, s.end) for s in turn.segments]
+    if len(_SEGMENT_UNITS) >= 4096:
+        _SEGMENT_UNITS.clear()
+    _SEGMENT_UNITS[id(turn)] = (turn, spans)
+    return list(spans)
+
+
+_SEGMENT_UNITS: dict[int, tuple[Turn, list[tuple[int, int]]]] = {}
