@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from convmaint.detect.base import Detector, Mode, register_detector, units
-from convmaint.lexicon import LexiconSet, Match, Matcher
+from convmaint.lexicon import Entry, LexiconSet, Match, Matcher
 from convmaint.model import Conversation, Move, Turn
 from convmaint.nlp.base import ParsedTurn
 
@@ -56,13 +59,14 @@ _REQUEST_START = frozenset({"please", "let's", "help", "tell", "give", "show", "
                             "generate", "provide", "rewrite", "convert", "compare", "calculate", "draw", "imagine",
                             "pretend", "act"})
 _WANT = frozenset({"want", "need", "like", "wish"})
-# Function words never counted as shared content (fast mode has no POS tags to tell).
+# Function words never counted as shared content (fast mode has no POS tags to tell). A word list
+# reads better as text than as a literal of quoted strings.
 _STOP = frozenset("""a an the and or but if so of to in on at for with by from as is are was were be been being am
 i you he she it we they me him her us them my your his its our their this that these those there here what which who
 whom whose when where why how do does did done have has had having not no yes yeah uh um oh well just like really very
 can could would should will shall may might must than then too also about up down out over into all any some one ok
 okay know think mean get got go going 's n't 're 've 'll 'd 'm s t m re ve ll d don didn doesn isn wasn aren huh mm hm
-right sure thing things lot kind sort stuff gonna wanna yep yup guess say said see""".split())
+right sure thing things lot kind sort stuff gonna wanna yep yup guess say said see""".split())  # noqa: SIM905
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "X", "INTJ"})
 
 
@@ -83,7 +87,9 @@ class _Unit:
     pure: bool = False  # made only of backchannel tokens and fillers, with at least one backchannel
     t0: float | None = None  # speech start and end in seconds, where the source times its segments
     t1: float | None = None
-    content: frozenset[str] = field(default_factory=frozenset)
+    content: frozenset[str] | None = None  # content words (see _unit_content: found on first use)
+    covered: list[bool] = field(default_factory=list)  # which of ``words`` lie inside one of ``acks``
+    frames: list[Match] | None = None  # grounding-frame matches in the unit, found on first use
 
 
 @register_detector
@@ -235,6 +241,10 @@ class GroundingDetector(Detector):
                                          labels=["follow_up", "not_follow_up", "closing", "agreement"])
         self._frames = Matcher(e for e in frame_entries if e.match == "phrase")
         self._frames_tokens = Matcher(e for e in frame_entries if e.match == "token")
+        # Cheap necessary conditions for a match, to skip hopeless searches.
+        self._ack_token_pairs = _token_pairs(self._ack_tokens.entries)
+        self._reform_starts = _PhraseStarts(self._reform.entries)
+        self._closing_starts = _PhraseStarts(e for e in self._frames.entries if e.label == "closing")
         self.question_reach = question_reach
         self._excluded_kinds = frozenset(k for k, on in (("agreement", count_agreements),
                                                          ("assessment", count_assessments)) if not on)
@@ -256,8 +266,9 @@ class GroundingDetector(Detector):
                 claimed.setdefault(m.turn, []).append((m.start, m.end))
             elif m.label in {"topic.shift", "topic.handoff", "topic.resume"}:
                 topical.setdefault(m.turn, []).append((m.start, m.end))
-        # closing cues ("bye", "nice talking") close only near the end; earlier they are talk about leaving
-        closing_turn = [t >= n - self.closing_window and bool(self._frames_of(parsed[t], "closing")) for t in range(n)]
+        closings = _Closings(self, parsed, n)
+        # Whether a unit asks (without, with requests): several units respond to the same one.
+        asked_memo: dict[int, tuple[bool, bool]] = {}
         out: list[Move] = []
         for t in range(n):
             p = parsed[t]
@@ -266,8 +277,9 @@ class GroundingDetector(Detector):
             pt = partner[t]
             prev_unit = all_units[pt][-1] if pt is not None and all_units[pt] else None
             pt_parsed = parsed[pt] if pt is not None else None
-            closing_near = any(closing_turn[t:t + 1 + self.closing_lookahead])
-            closings_here = [m.start for m in self._frames_of(p, "closing")] if closing_turn[t] else []
+            closings_here: list[int] | None = None  # where closing cues start in the turn (found on first use)
+            claimed_here = claimed.get(t, ())
+            topical_here = topical.get(t, ())
             leading = True  # only backchannel units so far in this turn
             own_prev: _Unit | None = None
             tunits = all_units[t]
@@ -285,37 +297,39 @@ class GroundingDetector(Detector):
                     # when others took the floor in between; such a unit opens afresh.
                     leading = True
                 own_prev = u
-                is_claimed = any(s < u.end and u.start < e for s, e in claimed.get(t, ()))
+                is_claimed = bool(claimed_here) and any(s < u.end and u.start < e for s, e in claimed_here)
                 in_unit = u.acks
                 ack = None
-                closing_context = any(c >= u.end for c in closings_here) or (pt is not None and closing_turn[pt])
-                if not is_claimed and u.pure and not closing_context:
+                if not is_claimed and u.pure:
+                    if closings_here is None:
+                        closings_here = closings.starts(t)
                     # (an "okay" or "yeah" next to "nice talking to you" closes the call)
-                    nxt = next((x for x in tunits[ui + 1:] if x.words), None)
-                    asked = self._asked(all_units, responds_to)
-                    ack = self._acknowledgement(p, u, in_unit, responds_to, asked, closing_near, leading, nxt,
-                                                self._asked_before(turns, all_units, u, responds_to))
-                    if ack is not None:
-                        out.append(ack)
-                filler_only = all(m.label == "filler" for m in in_unit) and all(_cover(p, u.words, in_unit))
-                leading = leading and (u.pure or filler_only)
+                    if not (any(c >= u.end for c in closings_here) or (pt is not None and closings.at(pt))):
+                        nxt = next((x for x in tunits[ui + 1:] if x.words), None)
+                        asked = responds_to is not None and self._asked_memo(asked_memo, all_units, responds_to)[1]
+                        ack = self._acknowledgement(p, u, in_unit, responds_to, asked, closings.near(t), leading,
+                                                    nxt, self._asked_before(turns, all_units, u, responds_to))
+                        if ack is not None:
+                            out.append(ack)
+                if leading and not u.pure:  # only fillers keep it leading
+                    leading = all(m.label == "filler" for m in in_unit) and all(u.covered)
                 # the echo's source: what the unit responds to (in a meeting, past third parties' backchannels)
                 src = responds_to if responds_to is not None else prev_unit
                 rep = None
                 if src is not None:
                     echo = last_other or src
-                    asked_q = self._asked(all_units, src, requests=False)
+                    asked_q, requested = self._asked_memo(asked_memo, all_units, src)
                     rep = self._repeat(p, u, in_unit, src.turn, parsed[src.turn], echo, parsed[echo.turn],
-                                       asked_q, self._asked(all_units, src))
+                                       asked_q, requested)
                 if rep is not None:
                     out.append(rep)
                     if (ack is None and not is_claimed and self.repeat_acknowledges and u.k == 0 and not asked_q
-                            and u.question is None and rep.target == pt == t - 1 and not closing_near):
+                            and u.question is None and rep.target == pt == t - 1 and not closings.near(t)):
                         out.append(self.move(ACK, t, u.start, u.end, cue=rep.cue, target=pt,
                                              attributes={"form": "receipt", "repeat": True}, score=0.6))
                 if ack is not None or pt is None:
                     continue
-                ref = self._reformulation(p, u, in_unit, pt, all_units[pt], t, is_claimed)
+                ref = self._reformulation(p, u, in_unit, pt, parsed[pt], all_units[pt], t, is_claimed)
                 if ref is not None:
                     out.append(ref)
                     continue
@@ -325,9 +339,9 @@ class GroundingDetector(Detector):
                 if comp is not None:
                     out.append(comp)
                     continue
-                if any(a < u.end and u.start < b for a, b in topical.get(t, ())):
+                if topical_here and any(a < u.end and u.start < b for a, b in topical_here):
                     continue  # a question that shifts, hands off or resumes a topic is not a follow-up
-                fu = self._follow_up(p, u, pt, prev_unit, all_units[pt])
+                fu = self._follow_up(p, u, pt, parsed[pt], prev_unit, all_units[pt])
                 if fu is not None:
                     out.append(fu)
         return out
@@ -337,42 +351,56 @@ class GroundingDetector(Detector):
     def _units(self, turn: Turn, p: ParsedTurn, t: int) -> list[_Unit]:
         spans = units(turn, p) if p.words else []
         out: list[_Unit] = []
+        punct = p.punct
+        segmented = bool(turn.segments)
         for k, (s, e) in enumerate(spans):
             if e <= s:
                 out.append(_Unit(t, k, s, e, []))
                 continue
             i, j = p.tokens_in(s, e)
-            words = [x for x in range(i, j) if not p.is_punct(x)]
-            u = _Unit(t, k, s, e, words, segmented=bool(turn.segments))
+            words = [x for x in range(i, j) if not punct[x]]
+            u = _Unit(t, k, s, e, words, segmented=segmented)
             if turn.segments and k < len(turn.segments):
                 meta = turn.segments[k].metadata
                 t0, t1 = meta.get("start_time"), meta.get("end_time")
                 if isinstance(t0, int | float) and isinstance(t1, int | float):
                     u.t0, u.t1 = float(t0), float(t1)
             u.question = self._question_kind(p, u)
-            u.content = self._content(p, words)
             out.append(u)
-        if not turn.segments:
-            out = self._split_leading_acks(p, out)
-        if out:
-            matches = self._ack.find(p)
-            for u in out:
-                if not u.words:
-                    continue
-                u.acks = [m for m in matches if u.start <= m.start and m.end <= u.end]
-                if len(u.words) <= self.max_ack_words:
-                    u.acks = sorted(u.acks + self._ack_tokens.find(p, u.start, u.end), key=lambda m: (m.start, -m.end))
-                u.pure = all(_cover(p, u.words, u.acks)) and any(m.label == ACK for m in u.acks)
-            seen_content = False
-            for u in out:
-                u.opening = not seen_content
-                seen_content = seen_content or (bool(u.words) and not u.pure)
-                if u.question is None and p.text[u.start:u.end].rstrip().endswith("?"):
-                    u.news_check = (any(m.entry.attributes.get("form") == "question_form" for m in u.acks if m.label == ACK)
-                                    and all(_cover(p, u.words, u.acks)))
+        if not out:
+            return out
+        matches = self._ack.find(p)  # the whole turn's backchannel phrases, shared by its units
+        for u in out:
+            if u.words:
+                self._find_acks(p, u, matches)
+        if not segmented:
+            out = self._split_leading_acks(p, out, matches)
+        seen_content = False
+        for u in out:
+            if u.words:
+                u.pure = all(u.covered) and any(m.label == ACK for m in u.acks)
+            u.opening = not seen_content
+            seen_content = seen_content or (bool(u.words) and not u.pure)
+            if u.question is None and p.text[u.start:u.end].rstrip().endswith("?"):
+                u.news_check = (any(m.entry.attributes.get("form") == "question_form" for m in u.acks if m.label == ACK)
+                                and all(u.covered))
         return out
 
-    def _split_leading_acks(self, p: ParsedTurn, us: list[_Unit]) -> list[_Unit]:
+    def _find_acks(self, p: ParsedTurn, u: _Unit, matches: list[Match]) -> None:
+        """Set ``u.acks`` and ``u.covered``: the turn's backchannel phrase ``matches`` inside the
+        unit and, in a unit of at most ``max_ack_words`` words, its token-pattern matches."""
+        u.acks = [m for m in matches if u.start <= m.start and m.end <= u.end] if matches else []
+        if len(u.words) <= self.max_ack_words:
+            i, j = p.tokens_in(u.start, u.end)
+            # a token pattern can only match where two tokens in a row are ones it can start with
+            pairs = self._ack_token_pairs
+            if pairs is None or not pairs.isdisjoint(zip(p.lower[i:j], p.lower[i + 1:j])):
+                found = self._ack_tokens.find(p, u.start, u.end)
+                if found:
+                    u.acks = sorted(u.acks + found, key=_position)
+        u.covered = _cover(p, u.words, u.acks) if u.acks else [False] * len(u.words)
+
+    def _split_leading_acks(self, p: ParsedTurn, us: list[_Unit], matches: list[Match]) -> list[_Unit]:
         """In unsegmented text, a backchannel cluster set off by punctuation is a unit of its own.
 
         "ok got it, but what about the tests?", "after the hospital, ok. is that…" and "that's the
@@ -382,22 +410,22 @@ class GroundingDetector(Detector):
         """
         if not us:
             return us
-        matches = self._ack.find(p)
         out: list[_Unit] = []
         for u in us:
-            inu = [m for m in matches if u.start <= m.start and m.end <= u.end]
-            if len(u.words) <= self.max_ack_words:
-                inu += self._ack_tokens.find(p, u.start, u.end)
-            covered = _cover(p, u.words, inu)
+            inu, covered = u.acks, u.covered
             n = len(u.words)
             if all(covered) or not any(covered):
                 out.append(u)  # a backchannel unit as it stands ("oh, did you?"), or none at all
                 continue
-            asks = p.text[u.start:u.end].rstrip().endswith("?")
+            asks: bool | None = None  # whether the unit ends with "?" (looked at where it matters)
             cuts: list[tuple[int, int]] = []  # word ranges of clusters set off by punctuation
             i = 0
-            while i < n:
-                if not covered[i] or (i > 0 and not _boundary_after(p, u.words[i - 1])):
+            while True:
+                try:
+                    i = covered.index(True, i)  # the next covered word
+                except ValueError:
+                    break
+                if i > 0 and not _boundary_after(p, u.words[i - 1]):
                     i += 1
                     continue
                 j = i
@@ -406,6 +434,8 @@ class GroundingDetector(Detector):
                 # shrink from the right to the last boundary inside the run
                 while j > i and j < n and not _boundary_after(p, u.words[j - 1]):
                     j -= 1
+                if j == n and asks is None:
+                    asks = p.text[u.start:u.end].rstrip().endswith("?")
                 if j > i and not (j == n and asks) and any(
                         m.label == ACK and p.starts[u.words[i]] <= m.start and m.end <= p.end(u.words[j - 1]) for m in inu):
                     cuts.append((i, j))
@@ -419,19 +449,19 @@ class GroundingDetector(Detector):
             for i, j in cuts + [(n, n)]:
                 if i > pos:  # the material before the cluster
                     out.append(self._piece(p, u, p.starts[u.words[pos]] if pos else u.start,
-                                           p.end(u.words[i - 1] + 1) if i < n else u.end, u.words[pos:i]))
+                                           p.end(u.words[i - 1] + 1) if i < n else u.end, u.words[pos:i], matches))
                 if j > i:
                     out.append(self._piece(p, u, p.starts[u.words[i]] if i else u.start,
-                                           p.end(u.words[j - 1] + 1) if j < n else u.end, u.words[i:j]))
+                                           p.end(u.words[j - 1] + 1) if j < n else u.end, u.words[i:j], matches))
                 pos = j
         for k, v in enumerate(out):
             v.k = k
         return out
 
-    def _piece(self, p: ParsedTurn, u: _Unit, start: int, end: int, words: list[int]) -> _Unit:
+    def _piece(self, p: ParsedTurn, u: _Unit, start: int, end: int, words: list[int], matches: list[Match]) -> _Unit:
         v = _Unit(u.turn, u.k, start, min(end, u.end), words)
         v.question = self._question_kind(p, v)
-        v.content = self._content(p, words)
+        self._find_acks(p, v, matches)
         return v
 
     # ------------------------------------------------------------------------------ features
@@ -439,8 +469,27 @@ class GroundingDetector(Detector):
     def _frames_of(self, p: ParsedTurn, label: str, start: int = 0, end: int | None = None) -> list[Match]:
         return [m for m in self._frames.find(p, start, end) if m.label == label]
 
+    def _unit_frames(self, p: ParsedTurn, u: _Unit, label: str) -> list[Match]:
+        """``_frames_of`` over unit ``u`` (searched once for all labels)."""
+        if u.frames is None:
+            u.frames = self._frames.find(p, u.start, u.end)
+        return [m for m in u.frames if m.label == label]
+
+    def _unit_content(self, p: ParsedTurn, u: _Unit) -> frozenset[str]:
+        """The content words of unit ``u`` (of parse ``p``), found once."""
+        if u.content is None:
+            u.content = self._content(p, u.words)
+        return u.content
+
+    def _partner_content(self, q: ParsedTurn, pt_units: Sequence[_Unit]) -> frozenset[str]:
+        """The content words of the partner's turn (parse ``q``, units ``pt_units``)."""
+        return frozenset().union(*(self._unit_content(q, x) for x in pt_units)) if pt_units else frozenset()
+
     def _content(self, p: ParsedTurn, words: Sequence[int], *, adverbs: bool = True) -> frozenset[str]:
         full = self.mode == "full" and bool(p.pos)
+        if not full:
+            forms = set(map(p.lower.__getitem__, words)) - _STOP
+            return frozenset({low for low in forms if (len(low) >= 2 or low.isdigit()) and not low.endswith("-")})
         out = set()
         for x in words:
             low = p.lower[x]
@@ -476,7 +525,7 @@ class GroundingDetector(Detector):
         full = self.mode == "full" and bool(p.pos)
         k = self._lead(p, w)
         # "and what…", "but who…": a conjunction up front marks a continuation, not a new question
-        continued = any(low[x] in {"and", "but", "or", "because"} for x in w[:k])
+        continued = k > 0 and any(low[x] in {"and", "but", "or", "because"} for x in w[:k])
         if k < len(w):
             first = low[w[k]]
             nxt = low[w[k + 1]] if k + 1 < len(w) else None
@@ -536,7 +585,15 @@ class GroundingDetector(Detector):
         if v.segmented:
             return asks(v)  # speech: the turn-final unit is what is answered
         us = [x for x in all_units[v.turn] if x.words and x.start <= v.start]
-        return any(asks(x) for x in us[-self.question_reach:])
+        return any(map(asks, us[-self.question_reach:]))
+
+    def _asked_memo(self, memo: dict[int, tuple[bool, bool]], all_units: Sequence[Sequence[_Unit]],
+                    v: _Unit) -> tuple[bool, bool]:
+        """``_asked`` of ``v`` without and with requests, kept in ``memo``."""
+        found = memo.get(id(v))
+        if found is None:
+            found = memo[id(v)] = (self._asked(all_units, v, requests=False), self._asked(all_units, v))
+        return found
 
     def _asked_before(self, turns: Sequence[Turn], all_units: Sequence[Sequence[_Unit]], u: _Unit,
                       responds_to: _Unit | None) -> bool:
@@ -596,7 +653,7 @@ class GroundingDetector(Detector):
         if k >= len(v.words):
             return False
         at = p.starts[v.words[k]]
-        found = self._frames_of(p, "agreement", v.start, v.end)
+        found = self._unit_frames(p, v, "agreement")
         if len(v.words) <= 6:
             found += self._frames_tokens.find(p, v.start, v.end)
         for m in found:
@@ -617,32 +674,35 @@ class GroundingDetector(Detector):
             return None
         if u.question in {"wh", "polar", "request"}:
             return None
-        if self._frames_of(p, "closing", u.start, u.end):
-            return None  # "bye-bye" after "bye": a closing exchange, not a display of hearing
+        # an echo of at most max_repeat_words words, unless it may open the sentence (below)
+        opens = not u.segmented and u.opening and len(q.words) <= 25 and not requested
+        if not opens and len(u.words) - u.covered.count(True) > self.max_repeat_words:
+            return None
         low = p.lower
-        covered = _cover(p, u.words, in_unit)
-        rest = [x for x, c in zip(u.words, covered) if not c]
+        rest = [x for x, c in zip(u.words, u.covered) if not c]  # in_unit is u.acks
         if not rest:
             # a backchannel echoing the partner's backchannel ("Yeah." after "Yeah,"): a mimic
             mine = [low[x] for x in u.words if low[x] not in _LEAD or low[x] in {"yeah", "okay", "ok", "right"}]
             theirs = [r.lower[x] for x in prev_unit.words if r.lower[x] not in _LEAD or r.lower[x] in {"yeah", "okay", "ok", "right"}]
             if not mine or mine != theirs or len(mine) > 2 or u.k != 0:
                 return None
+            if self._unit_frames(p, u, "closing"):
+                return None  # "bye-bye" after "bye": a closing exchange, not a display of hearing
             rest = [x for x in u.words if low[x] in mine]
             attrs: dict[str, Any] = {"span": [r.starts[prev_unit.words[0]], r.end(prev_unit.words[-1])], "echo": "backchannel"}
             s, e = p.starts[rest[0]], p.end(rest[-1])
             return self.move(REPEAT, u.turn, s, e, cue=p.text[s:e], target=prev_unit.turn, attributes=attrs, score=0.4)
         candidates = [rest]
-        if not u.segmented:
-            # in unsegmented text the echo may open a longer sentence ("one four, on my way")
+        # in unsegmented text the echo may open a longer sentence ("one four, on my way"), only
+        # where the turn opens with it, after a short partner turn, and naming something
+        if opens:
             chunk: list[int] = []
             for x in rest:
                 chunk.append(x)
                 if _boundary_after(p, x):
                     break
-            # only where the turn opens with it, after a short partner turn, and naming something
             nominal = not p.pos or any(p.pos[x] in {"NOUN", "PROPN", "NUM", "ADJ"} for x in chunk)
-            if len(chunk) < len(rest) and u.opening and len(q.words) <= 25 and nominal and not requested:
+            if len(chunk) < len(rest) and nominal:
                 candidates.append(chunk)
         for cand in candidates:
             if self._echoes(p, u, cand, q, asked):
@@ -650,6 +710,8 @@ class GroundingDetector(Detector):
                 break
         else:
             return None
+        if self._unit_frames(p, u, "closing"):
+            return None  # "bye-bye" after "bye": a closing exchange, not a display of hearing
         # where the echo sits in the partner's turn: the first occurrence of the first echoed word
         full = self.mode == "full" and bool(p.pos) and bool(q.pos)
         first = low[rest[0]]
@@ -670,24 +732,30 @@ class GroundingDetector(Detector):
             return False  # "Northern." after "Southern or Northern California?": an answer
         low = p.lower
         # a clause with a subject of its own ("I was in the military") says something new
-        for a, b in zip(rest, rest[1:]):
+        for a, b in pairwise(rest):
             if low[a] in _SUBJ and (low[b] in _AUX or low[b] in {"'s", "'re", "'m", "'ve", "'ll", "'d"}
                                     or (self.mode == "full" and p.pos and p.pos[b] in {"VERB", "AUX"})):
                 return False
         full = self.mode == "full" and bool(p.pos) and bool(q.pos)
-        forms_q = set(q.lower) | (set(q.lemmas) if full else set())
-        if not all(low[x] in forms_q or (full and p.lemmas[x] in forms_q) for x in rest):
+        q_lower, q_lemmas = q.lower, q.lemmas
+
+        def known(w: str) -> bool:
+            return w in q_lower or (full and w in q_lemmas)
+
+        if not all(known(low[x]) or (full and known(p.lemmas[x])) for x in rest):
             return False
         return len(self._content(p, rest, adverbs=False)) >= self.repeat_min_content
 
-    def _reformulation(self, p: ParsedTurn, u: _Unit, in_unit: list[Match], pt: int, pt_units: list[_Unit],
-                       t: int, claimed: bool) -> Move | None:
+    def _reformulation(self, p: ParsedTurn, u: _Unit, in_unit: list[Match], pt: int, q: ParsedTurn,
+                       pt_units: list[_Unit], t: int, claimed: bool) -> Move | None:
         if u.question in {"wh", "polar", "request"}:
             return None
         k = self._lead(p, u.words)
         if k >= len(u.words):
             return None
         lead_char = p.starts[u.words[k]]
+        if not self._reform_starts.may_match(p.text, u.start, u.end, lead_char):
+            return None  # no frame can start before the first real word
         frames = [m for m in self._reform.find(p, u.start, u.end) if u.start <= m.start <= lead_char]
         if not frames:
             return None
@@ -700,8 +768,7 @@ class GroundingDetector(Detector):
             # the features and…"): it needs the partner's words, right after the partner spoke.
             if not u.opening or pt != t - 1 or len(u.words) < 3:
                 return None
-            partner_content = frozenset().union(*(x.content for x in pt_units)) if pt_units else frozenset()
-            overlap = len(u.content & partner_content)
+            overlap = len(self._unit_content(p, u) & self._partner_content(q, pt_units))
             need = self.reformulation_min_overlap * (2 if frame.entry.pattern == "so the" else 1)
             # "so you travel a lot": the partner as the subject of a candidate understanding (not
             # the generic "you" of an explanation: "so you have to…", "so you take…")
@@ -747,29 +814,28 @@ class GroundingDetector(Detector):
             return None  # a clause of its own, the speaker's own continuation, or a cut-off word
         if q.lower[last] in _SUBJ:
             return None  # "Well I," — the partner abandoned a clause of their own
-        covered = _cover(p, u.words, in_unit)
+        covered = u.covered  # in_unit is u.acks
         if covered[k] or all(covered):
             return None  # "True." "Yeah, …": a response, not a completion
-        if self.mode == "full" and p.pos:
-            if p.pos[u.words[k]] in {"INTJ", "PRON", "AUX"}:
-                return None
+        if self.mode == "full" and p.pos and p.pos[u.words[k]] in {"INTJ", "PRON", "AUX"}:
+            return None
         return self.move(COMPLETION, u.turn, u.start, u.end, cue=q.words[last], target=pt,
                          attributes={"kind": "syntactic"}, score=0.4)
 
-    def _follow_up(self, p: ParsedTurn, u: _Unit, pt: int, prev_unit: _Unit | None, pt_units: list[_Unit]) -> Move | None:
+    def _follow_up(self, p: ParsedTurn, u: _Unit, pt: int, q: ParsedTurn, prev_unit: _Unit | None,
+                   pt_units: list[_Unit]) -> Move | None:
         if u.question not in {"wh", "polar", "decl", "tag"} or prev_unit is None:
             return None
         if prev_unit.question in {"wh", "polar", "decl"} and u.k == 0:
             return None  # a question answering a question is a counter-question, not a follow-up
-        if self._frames_of(p, "not_follow_up", u.start, u.end):
-            return None
-        frames = self._frames_of(p, "follow_up", u.start, u.end)
-        partner_content = frozenset().union(*(x.content for x in pt_units)) if pt_units else frozenset()
-        overlap = u.content & partner_content
         k = self._lead(p, u.words)
         head = u.words[k:]
         if not head:
             return None
+        if self._unit_frames(p, u, "not_follow_up"):
+            return None
+        frames = self._unit_frames(p, u, "follow_up")
+        overlap = self._unit_content(p, u) & self._partner_content(q, pt_units)
         low = p.lower
         anaphor = any(low[x] in _PRON_REF and (self.mode != "full" or not p.pos or p.pos[x] in {"PRON", "ADV", "DET"})
                       for x in head)
@@ -784,6 +850,36 @@ class GroundingDetector(Detector):
         cue = (p.text[frames[0].start:frames[0].end] if frames else
                " ".join(sorted(overlap)) if overlap else p.text[u.start:u.end][:40])
         return self.move(FOLLOW_UP, u.turn, u.start, u.end, cue=cue, target=pt, attributes={"basis": basis}, score=0.5)
+
+
+class _Closings:
+    """Which turns hold closing cues ("bye", "nice talking"), looked for on first use.
+
+    Closing cues close only in the last ``closing_window`` turns of a conversation (earlier they
+    are talk about leaving), and only backchannels and repeats ask about them.
+    """
+
+    def __init__(self, det: GroundingDetector, parsed: Sequence[ParsedTurn], n: int) -> None:
+        self.det = det
+        self.parsed = parsed
+        self.found: list[bool | None] = [None if t >= n - det.closing_window else False for t in range(n)]
+
+    def at(self, t: int) -> bool:
+        """Whether turn ``t`` holds closing cues near the end of the conversation."""
+        found = self.found[t]
+        if found is None:
+            p = self.parsed[t]
+            found = self.det._closing_starts.may_match(p.text) and bool(self.det._frames_of(p, "closing"))
+            self.found[t] = found
+        return found
+
+    def near(self, t: int) -> bool:
+        """Whether turn ``t`` or one of the ``closing_lookahead`` turns after it holds closing cues."""
+        return any(self.at(x) for x in range(len(self.found))[t:t + 1 + self.det.closing_lookahead])
+
+    def starts(self, t: int) -> list[int]:
+        """Where the closing cues of turn ``t`` start (none before the end of the conversation)."""
+        return [m.start for m in self.det._frames_of(self.parsed[t], "closing")] if self.at(t) else []
 
 
 class _Context:
@@ -847,14 +943,100 @@ _BOUNDARY = frozenset({",", "!", ".", "?", ";", ":", "—", "–", "...", "!!", 
 
 def _boundary_after(p: ParsedTurn, x: int) -> bool:
     """Whether token ``x`` is followed by punctuation that can close a backchannel cluster."""
-    return x + 1 < len(p.words) and p.is_punct(x + 1) and p.words[x + 1] in _BOUNDARY
+    return x + 1 < len(p.words) and p.words[x + 1] in _BOUNDARY and p.punct[x + 1]
 
 
 def _cover(p: ParsedTurn, words: Sequence[int], matches: Sequence[Match]) -> list[bool]:
     """Which of ``words`` lie inside some match span."""
-    spans = sorted((m.start, m.end) for m in matches)
-    out = []
-    for x in words:
-        s, e = p.starts[x], p.end(x)
-        out.append(any(a <= s and e <= b for a, b in spans))
-    return out
+    if not matches:
+        return [False] * len(words)
+    # Tokens do not overlap, so their starts and ends both ascend: the tokens inside a span are a range.
+    starts, ends = p.starts, p.ends
+    if len(matches) == 1:
+        i, j = bisect_left(starts, matches[0].start), bisect_right(ends, matches[0].end)
+        return [i <= x < j for x in words]
+    inside: set[int] = set()
+    for m in matches:
+        inside.update(range(bisect_left(starts, m.start), bisect_right(ends, m.end)))
+    return [x in inside for x in words]
+
+
+def _position(m: Match) -> tuple[int, int]:
+    """Sort key of matches: by start, longer first (as ``Matcher.find`` sorts)."""
+    return m.start, -m.end
+
+
+class _PhraseStarts:
+    """A cheap necessary condition for a phrase match: where the first two words of a phrase start.
+
+    ``Matcher`` finds a phrase case-insensitively, where no word character, apostrophe or
+    hyphen precedes it, with either apostrophe for ``'`` and any run of white space for a space;
+    so its first words match there alike (for ASCII phrases; with another phrase or a token
+    entry, every place may match).
+    """
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        heads: set[tuple[str, ...]] = set()
+        self._first: re.Pattern[str] | None = None
+        for e in entries:
+            if e.match != "phrase" or not isinstance(e.pattern, str) or not e.pattern.isascii() or not e.pattern.split():
+                return
+            heads.add(tuple(e.pattern.lower().split()[:2]))
+        firsts = {h[0] for h in heads}
+        self._longest = max(map(len, firsts), default=0)
+        self._first = re.compile(r"(?<![\w'\u2019-])(?:" + "|".join(map(_phrase_regex, sorted(firsts))) + ")",
+                                 re.IGNORECASE)
+        self._head = re.compile("|".join(r"\s+".join(map(_phrase_regex, h)) for h in sorted(heads)), re.IGNORECASE)
+
+    def may_match(self, text: str, start: int = 0, end: int | None = None, last: int | None = None) -> bool:
+        """Whether a phrase can match in ``text[start:end]`` (starting at or before ``last``)."""
+        if self._first is None:
+            return True
+        end = len(text) if end is None else end
+        # a first word starting by ``last`` ends by ``last + longest``
+        bound = end if last is None else min(end, last + self._longest)
+        while (m := self._first.search(text, start, bound)) is not None and (last is None or m.start() <= last):
+            if self._head.match(text, m.start(), end):
+                return True
+            start = m.start() + 1
+        return False
+
+
+def _phrase_regex(word: str) -> str:
+    """A word of a phrase as ``Matcher`` finds it (either apostrophe for ``'``)."""
+    return "".join("['\u2019]" if ch == "'" else re.escape(ch) for ch in word)
+
+
+def _token_pairs(entries: Iterable[Entry]) -> frozenset[tuple[str, str]] | None:
+    """The lower-case first two tokens token-pattern entries can match; None where a pattern can
+    match one token only, or any token first or second."""
+    pairs: set[tuple[str, str]] = set()
+    for e in entries:
+        specs = e.pattern
+        if not specs or specs[0].get("OP") is not None:
+            return None
+        firsts = _lower_words(specs[0])
+        seconds: set[str] = set()
+        for spec in specs[1:]:  # the second token is the first that a later token spec takes
+            words = _lower_words(spec)
+            if words is None or spec.get("OP") == "!":
+                return None
+            seconds |= words
+            if spec.get("OP") in (None, "+"):
+                break
+        else:
+            return None  # the pattern may end after its first token
+        if firsts is None:
+            return None
+        pairs.update((a, b) for a in firsts for b in seconds)
+    return frozenset(pairs)
+
+
+def _lower_words(spec: Mapping[str, Any]) -> set[str] | None:
+    """The lower-case words a token spec can match (None: any)."""
+    want = spec.get("LOWER")
+    if isinstance(want, str):
+        return {want}
+    if isinstance(want, Mapping) and "IN" in want:
+        return set(want["IN"])
+    return None

@@ -348,3 +348,66 @@ def test_mrda_acknowledgement_floor(shared_data):
     # measured 0.81-0.82 on MRDA (dev and held-out halves); the cue-list baseline reaches ~0.74-0.77
     assert ack.system["f1"] >= 0.75, rep.table()
     assert ack.system["f1"] > ack.baselines["cue-list"]["f1"], rep.table()
+
+
+# ------------------------------------------------------------------- prefilters (necessary conditions)
+
+
+_PREFILTER_TEXTS = [
+    "So you're saying it's fine?", "so YOU mean the red one", "ok so you—", "Also, so-so you know",
+    "It sounds like you care. In other words, yes.", "re-so you", "'so you", "so\nyou   mean", "So you’re off?",
+    "Let me make sure I understand", "to  summarize: bye-bye! Nice talking", "good-bye", "have a nice day", "goodbye.",
+    "Did you? It is. You do? They think so", "did n't you", "is it really", "you  did", "it", "",
+]
+
+
+def test_phrase_starts_is_a_necessary_condition_for_a_match(lexicons):
+    from convmaint.detect.grounding import _PhraseStarts
+
+    det = GroundingDetector(lexicons=lexicons, mode="fast")
+    closing = _PhraseStarts(e for e in det._frames.entries if e.label == "closing")
+    for text in _PREFILTER_TEXTS:
+        p = _fast_parse(text)
+        for s in range(len(text) + 1):
+            for e in range(s, len(text) + 1):
+                found = det._reform.find(p, s, e)
+                for last in range(s, e + 1):
+                    if any(m.start <= last for m in found):
+                        assert det._reform_starts.may_match(text, s, e, last), (text, s, e, last)
+        if any(m.label == "closing" for m in det._frames.find(p)):
+            assert closing.may_match(text), text
+    # and it does filter: no frame's first word before "I think", no frame's first two words in "so I"
+    assert not det._reform_starts.may_match("Well I think so, you know.", 0, 26, 5)
+    assert not det._reform_starts.may_match("So I think we should go.", 0, 24, 3)
+    assert det._reform_starts.may_match("So  you think we should go.", 0, 27, 4)
+    assert not closing.may_match("Sounds great, thanks a lot. Have you seen it?")
+
+
+def test_token_pairs_is_a_necessary_condition_for_a_match(lexicons):
+    from convmaint.detect.grounding import _token_pairs
+
+    det = GroundingDetector(lexicons=lexicons, mode="fast")
+    pairs = det._ack_token_pairs
+    assert pairs and ("did", "you") in pairs and ("you", "did") in pairs
+    for text in _PREFILTER_TEXTS:
+        p = _fast_parse(text)
+        if det._ack_tokens.find(p):
+            assert not pairs.isdisjoint(zip(p.lower, p.lower[1:])), text
+    # a pattern that can end after its first token, or start anywhere, gives no condition
+    one = [type("E", (), {"pattern": ({"LOWER": "a"}, {"LOWER": "b", "OP": "?"})})()]
+    anywhere = [type("E", (), {"pattern": ({"LOWER": "a", "OP": "?"}, {"LOWER": "b"})})()]
+    assert _token_pairs(one) is None and _token_pairs(anywhere) is None
+
+
+def test_cover_is_containment_in_some_match():
+    from convmaint.detect.grounding import _cover
+    from convmaint.lexicon import Match
+
+    p = _fast_parse("oh yeah, uh-huh, right. i see what you mean.")
+    words = list(range(len(p.words)))
+    spans = [(0, 7), (3, 15), (9, 16), (17, 22), (24, 29), (30, 31), (2, 2), (0, len(p.text))]
+    for k in range(len(spans)):
+        for chosen in (spans[k:k + 1], spans[:k], spans[k:], spans[::k + 1]):
+            ms = [Match(a, b, None) for a, b in chosen]
+            want = [any(a <= p.starts[x] and p.end(x) <= b for a, b in chosen) for x in words]
+            assert _cover(p, words, ms) == want, chosen
