@@ -1,8 +1,9 @@
 """The main job: read transcript folders, detect moves, build graphs, write tables, figures and a report.
 
 ``analyze`` streams: conversations are read, parsed (once), detected and turned into table rows
-chunk by chunk; rows go to Parquet part files, graphs to JSON lines, and only the per
-(conversation, role) table — a few numbers per conversation — is aggregated at the end.
+chunk by chunk; rows go to Parquet part files, graphs to JSON lines. At the end polars' streaming
+engine sorts the parts into the final tables a bounded range of conversations at a time, and only
+the per (conversation, role) table — a few numbers per conversation — is held in memory.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convmaint.errors import ConfigError
 from convmaint.model import Conversation, Move
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["AnalysisResult", "analyze", "default_inputs"]
 
@@ -115,16 +120,24 @@ class _PartWriter:
 
     Rows wait as Python dicts (about 1 kB each for a turn row), so parts are kept small: 50,000
     buffered rows added some 60 MB to the peak of a 40,000-turn run. Part boundaries do not change
-    the tables, which are concatenated and sorted at the end.
+    the tables, which are read back together and sorted at the end. A flush comes only after a
+    whole conversation's rows are added, so a conversation never straddles two parts.
     """
 
-    def __init__(self, folder: Path, name: str, schema: dict[str, Any] | None = None, rows_per_part: int = 5_000) -> None:
+    #: Rows per part unless the constructor says otherwise (a class attribute so tests can shrink it).
+    rows_per_part = 5_000
+
+    def __init__(self, folder: Path, name: str, schema: dict[str, Any] | None = None, rows_per_part: int | None = None) -> None:
         self.folder = folder
         self.name = name
         self.schema = schema
-        self.rows_per_part = rows_per_part
+        if rows_per_part is not None:
+            self.rows_per_part = rows_per_part
         self.buffer: list[dict[str, Any]] = []
         self.parts: list[Path] = []
+        self.schemas: list[pl.Schema] = []
+        self.heights: list[int] = []
+        self.nbytes = 0
         folder.mkdir(parents=True, exist_ok=True)
 
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
@@ -141,15 +154,176 @@ class _PartWriter:
         p = self.folder / f"{self.name}-{len(self.parts):05d}.parquet"
         df.write_parquet(p)
         self.parts.append(p)
+        self.schemas.append(df.schema)
+        self.heights.append(df.height)
+        self.nbytes += df.estimated_size()
         self.buffer = []
 
     def collect(self, empty_schema: dict[str, Any] | None = None):
+        """All rows in memory (only for tables that stay small: one row per conversation)."""
         import polars as pl
 
         self.flush()
         if not self.parts:
             return pl.DataFrame(schema=empty_schema or self.schema or {})
         return pl.concat([pl.read_parquet(p) for p in self.parts], how="diagonal_relaxed")
+
+    def _schema(self) -> pl.Schema:
+        """The columns and types of :meth:`collect`'s frame, from the parts' schemas (no data read).
+
+        Without a fixed schema a part types a column that is null throughout it as Null, so parts
+        can disagree: they are unified as the relaxed diagonal concatenation in ``collect`` does
+        (supertypes; columns in order of first appearance).
+        """
+        import polars as pl
+
+        distinct = list({tuple(s.items()): s for s in self.schemas}.values())
+        return pl.concat([pl.DataFrame(schema=s) for s in distinct], how="diagonal_relaxed").schema
+
+    def write_sorted(self, by: Sequence[str], path_stem: Path, formats: Sequence[str], *,
+                     metadata: dict[str, str] | None = None, empty_schema: dict[str, Any] | None = None,
+                     per_range: Callable[[pl.LazyFrame], pl.DataFrame] | None = None,
+                     ) -> tuple[list[str], pl.DataFrame | None]:
+        """Write all rows sorted by ``by`` (which starts with corpus, conversation) as Parquet and/or CSV.
+
+        The table can be far larger than memory. polars' streaming sort holds all its input in
+        memory (it spills to disk only near the machine's memory limit), so this is an external
+        sort whose every step sorts only about ``_SORT_BYTES`` of rows, on the streaming engine:
+
+        1. runs: consecutive parts, that many rows at a time, sorted into run files with small
+           row groups;
+        2. ranges: the conversation keys are cut into ranges of that many rows; each range is
+           read from all runs (row-group statistics let the reader skip the rest of every run)
+           and sorted into a file;
+        3. the range files, in order, are streamed into the output files.
+
+        Step 2 reads every run's footer once per range, R² footers for R ranges: about 40 s for
+        10 million turn rows (200 runs and ranges), a few seconds below 3 million.
+
+        Sorts keep the input order of equal keys, and runs and ranges follow the parts' order,
+        so ties come out as a stable sort of all rows would leave them.
+
+        ``per_range``, if given, is called with each sorted range as a LazyFrame, in order (or
+        with the empty table), and its results are concatenated: an aggregation grouped by
+        corpus and conversation (and more), sorted by those, comes out as on the whole table,
+        without reading the table again or holding it.
+
+        Returns the paths written and the concatenated ``per_range`` results (or None). The
+        temporary files are deleted; the parts are left to :meth:`remove`.
+        """
+        import polars as pl
+
+        self.flush()
+        by = list(by)
+        temp: list[Path] = []
+        try:
+            if not self.parts:
+                sorted_files: list[Path] = []
+            else:
+                rows = max(1, _SORT_BYTES * sum(self.heights) // max(1, self.nbytes))
+                runs = self._sorted_runs(by, self._schema(), rows, temp)
+                # One run is already the whole table, sorted.
+                sorted_files = runs if len(runs) == 1 else self._sorted_ranges(runs, by, rows, temp)
+            empty = pl.LazyFrame(schema=empty_schema or self.schema or {})
+            aggregated = None
+            if per_range is not None:
+                aggregated = pl.concat([per_range(pl.scan_parquet(f)) for f in sorted_files] or [per_range(empty)])
+            src = pl.scan_parquet(sorted_files) if sorted_files else empty
+            written = []
+            for fmt in formats:
+                p = path_stem.with_suffix(f".{fmt}")
+                if fmt == "parquet":
+                    src.sink_parquet(p, metadata=metadata, engine="streaming")
+                elif fmt == "csv":
+                    src.sink_csv(p, engine="streaming")
+                else:
+                    raise ValueError(f"unknown table format {fmt!r}")
+                written.append(str(p))
+            return written, aggregated
+        finally:
+            for t in temp:
+                t.unlink(missing_ok=True)
+
+    def _sorted_runs(self, by: list[str], schema: pl.Schema, rows_per_sort: int, temp: list[Path]) -> list[Path]:
+        """Step 1 of :meth:`write_sorted`: sorted run files of about ``rows_per_sort`` rows each."""
+        import polars as pl
+
+        groups: list[list[Path]] = [[]]
+        rows = 0
+        for part, height in zip(self.parts, self.heights):
+            if rows and rows + height > rows_per_sort:
+                groups.append([])
+                rows = 0
+            groups[-1].append(part)
+            rows += height
+        runs = []
+        for i, group in enumerate(groups):
+            runs.append(self.folder / f"{self.name}-run-{i:05d}.parquet")
+            temp.append(runs[-1])
+            (pl.scan_parquet(group, schema=schema, missing_columns="insert")
+             .sort(by, maintain_order=True)
+             .sink_parquet(runs[-1], row_group_size=_RUN_ROW_GROUP, engine="streaming"))
+        return runs
+
+    def _sorted_ranges(self, runs: list[Path], by: list[str], rows_per_sort: int, temp: list[Path]) -> list[Path]:
+        """Step 2 of :meth:`write_sorted`: files of consecutive key ranges of about ``rows_per_sort`` rows, each sorted."""
+        import polars as pl
+
+        keys = ["corpus", "conversation"]
+        # Rows per conversation key, run by run (a group_by over all runs at once would take
+        # several times the result's size); the same key can recur in several runs, hence the second sum.
+        sizes = (pl.concat([pl.scan_parquet(r).group_by(keys, maintain_order=True).agg(pl.len().alias("n"))
+                            .collect(engine="streaming") for r in runs])
+                 .group_by(keys).agg(pl.col("n").cast(pl.Int64).sum()).sort(keys))
+        # Range i starts at the first key whose rows start at or after row i * rows_per_sort.
+        before = sizes["n"].cum_sum() - sizes["n"]
+        first = (before // rows_per_sort).is_first_distinct()
+        starts: list[tuple[str, str]] = [tuple(r) for r in sizes.filter(first).select(keys).iter_rows()]  # type: ignore[misc]
+        del sizes, before, first
+
+        # (corpus, conversation) compared lexicographically; both are never null (ids are strings).
+        def at_or_after(key: tuple[str, str]) -> pl.Expr:
+            return (pl.col("corpus") > key[0]) | ((pl.col("corpus") == key[0]) & (pl.col("conversation") >= key[1]))
+
+        def before_key(key: tuple[str, str]) -> pl.Expr:
+            return (pl.col("corpus") < key[0]) | ((pl.col("corpus") == key[0]) & (pl.col("conversation") < key[1]))
+
+        scan = pl.scan_parquet(runs)
+        out = []
+        for i, lo in enumerate(starts):
+            rng = scan
+            if i > 0:
+                rng = rng.filter(at_or_after(lo))
+            if i + 1 < len(starts):
+                rng = rng.filter(before_key(starts[i + 1]))
+            out.append(self.folder / f"{self.name}-range-{i:05d}.parquet")
+            temp.append(out[-1])
+            rng.sort(by, maintain_order=True).sink_parquet(out[-1], engine="streaming")
+        return out
+
+    def remove(self) -> None:
+        """Delete the part files (they are temporary)."""
+        for p in self.parts:
+            p.unlink(missing_ok=True)
+        self.parts, self.schemas, self.heights, self.nbytes = [], [], [], 0
+
+
+def _remove_parts(folder: Path, writers: Iterable[_PartWriter]) -> None:
+    """Delete the writers' part files, and their folder once it is empty."""
+    for w in writers:
+        w.remove()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+#: Rows (by their estimated size in memory) that one sort takes when the turns and moves tables are
+#: written: tables of any size are sorted this much at a time, see ``_PartWriter.write_sorted``.
+#: About 50,000 turn or move rows. Measured: the sort's peak is several times its input, and grows
+#: steeply once the input passes polars' 32 MB threshold for a partitioned sort.
+_SORT_BYTES = 12 << 20
+#: Rows per row group of the sorted runs: small, so that reading one key range of a run reads
+#: little else (5,000 was the fastest of 1,000 to 25,000 on 10 million turn rows).
+_RUN_ROW_GROUP = 5_000
 
 
 def analyze(
@@ -201,7 +375,13 @@ def analyze(
     from convmaint._version import __version__
     from convmaint.io.loader import ErrorLog, load
     from convmaint.parallel import detect_stream
-    from convmaint.stats import compare, conversation_role_table, rates, summary, write_table
+    from convmaint.stats import (
+        compare,
+        conversation_role_table,
+        rates,
+        summary,
+        write_table,
+    )
 
     if mode not in ("full", "fast"):
         raise ConfigError(f"unknown mode {mode!r}; expected full or fast")
@@ -229,33 +409,31 @@ def analyze(
     graph_files: dict[str, Any] = {}
     examples: dict[str, _ConvResult] = {}
     n = 0
-    try:
-        for res in stream:
-            turns_w.add(res.turn_rows)
-            moves_w.add(res.move_rows)
-            convs_w.add([res.conv_row])
-            fh = graph_files.get(res.corpus)
-            if fh is None:
-                fh = graph_files[res.corpus] = open(graphs_dir / f"{_safe(res.corpus)}.jsonl", "w", encoding="utf-8")
-            fh.write(res.graph_json + "\n")
-            # Keep, per corpus, one example conversation for the timeline and graph figures: the
-            # one with most moves among those of at most 40 turns (readable when drawn).
-            best = examples.get(res.corpus)
-            if res.conversation is not None and len(res.conversation.turns) <= 40 and (best is None or res.n_moves > best.n_moves):
-                examples[res.corpus] = res
-            n += 1
-            if progress is not None:
-                progress(n)
-    finally:
-        for fh in graph_files.values():
-            fh.close()
+    # The stack closes every corpus's graph file, however the loop ends.
+    with ExitStack() as open_files:
+        try:
+            for res in stream:
+                turns_w.add(res.turn_rows)
+                moves_w.add(res.move_rows)
+                convs_w.add([res.conv_row])
+                fh = graph_files.get(res.corpus)
+                if fh is None:
+                    fh = graph_files[res.corpus] = open_files.enter_context(
+                        open(graphs_dir / f"{_safe(res.corpus)}.jsonl", "w", encoding="utf-8"))
+                fh.write(res.graph_json + "\n")
+                # Keep, per corpus, one example conversation for the timeline and graph figures: the
+                # one with most moves among those of at most 40 turns (readable when drawn).
+                best = examples.get(res.corpus)
+                if res.conversation is not None and len(res.conversation.turns) <= 40 and (best is None or res.n_moves > best.n_moves):
+                    examples[res.corpus] = res
+                n += 1
+                if progress is not None:
+                    progress(n)
+        except BaseException:
+            _remove_parts(parts_dir, (turns_w, moves_w, convs_w))  # temporary files: none left behind a failed run
+            raise
 
-    from convmaint.stats import MOVE_SCHEMA, _turn_schema
-
-    turns = turns_w.collect(_turn_schema()).sort(["corpus", "conversation", "turn"])
-    moves = moves_w.collect(MOVE_SCHEMA).sort(["corpus", "conversation", "turn", "start", "end", "label"])
-    conversations = convs_w.collect().sort(["corpus", "conversation"]) if convs_w.parts or convs_w.buffer else pl.DataFrame()
-    conv_roles = conversation_role_table(turns)
+    from convmaint.stats import MOVE_SCHEMA, _turn_schema, parquet_metadata
 
     # Only what determines the numbers goes into the tables' metadata (not jobs, cache or scheduler),
     # so local, parallel, cached and distributed runs write identical files.
@@ -264,8 +442,22 @@ def analyze(
              "mode": provenance["mode"],
              "backend": {k: be.get(k) for k in ("backend", "model", "model_version", "components")}}
     written: list[str] = []
-    written += write_table(moves, str(tables_dir / "moves"), formats=("parquet", "csv"), stamp=stamp)
-    written += write_table(turns, str(tables_dir / "turns"), formats=("parquet",), stamp=stamp)
+    # The turns and moves tables can be far larger than memory: they go from the parts to their
+    # files through polars' streaming engine, and are only ever read back lazily.
+    try:
+        written += moves_w.write_sorted(["corpus", "conversation", "turn", "start", "end", "label"], tables_dir / "moves",
+                                        ("parquet", "csv"), metadata=parquet_metadata(stamp), empty_schema=MOVE_SCHEMA)[0]
+        # The conversation × role table is aggregated range by range as the turns are written:
+        # on the whole table polars' hash aggregation would take several times the result's size.
+        paths, conv_roles = turns_w.write_sorted(["corpus", "conversation", "turn"], tables_dir / "turns", ("parquet",),
+                                                 metadata=parquet_metadata(stamp), empty_schema=_turn_schema(),
+                                                 per_range=conversation_role_table)
+        written += paths
+        conversations = convs_w.collect().sort(["corpus", "conversation"]) if convs_w.parts or convs_w.buffer else pl.DataFrame()
+    finally:
+        _remove_parts(parts_dir, (turns_w, moves_w, convs_w))
+    turns = pl.scan_parquet(tables_dir / "turns.parquet")
+    moves = pl.scan_parquet(tables_dir / "moves.parquet")
     if conversations.height:
         written += write_table(conversations, str(tables_dir / "conversations"), formats=("parquet", "csv"), stamp=stamp)
     written += write_table(conv_roles, str(tables_dir / "conversation_roles"), formats=("parquet", "csv"), stamp=stamp)
@@ -285,8 +477,9 @@ def analyze(
         if df.height:
             written += write_table(df, str(tables_dir / name), caption=cap, stamp=stamp)
 
-    from convmaint.io.native import write_jsonl
     from dataclasses import replace as _replace
+
+    from convmaint.io.native import write_jsonl
 
     write_jsonl((_replace(r.conversation, moves=r.moves) for _, r in sorted(examples.items())), tables_dir / "examples.jsonl")
     fig_paths: list[str] = []
@@ -304,8 +497,10 @@ def analyze(
                     "detectors": list(detectors) if detectors else None, "n_boot": n_boot, "n_perm": n_perm, "seed": seed,
                     "roles": roles.to_dict() if hasattr(roles, "to_dict") else roles, "reader_options": options},
         "provenance": provenance,
-        "counts": {"conversations": n, "turns": turns.height, "moves": moves.height, "read_errors": len(errors),
-                   "skipped_files": len(errors.skipped), "corpora": sorted(set(turns["corpus"].to_list())) if turns.height else []},
+        "counts": {"conversations": n, "turns": turns.select(pl.len()).collect().item(),
+                   "moves": moves.select(pl.len()).collect().item(), "read_errors": len(errors),
+                   "skipped_files": len(errors.skipped),
+                   "corpora": sorted(conv_roles["corpus"].unique().to_list())},  # those of the turns table
         "outputs": sorted(os.path.relpath(p, out_dir) for p in written + fig_paths),
     }
     _atomic_write(out_dir / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
@@ -318,7 +513,46 @@ def analyze(
     return result
 
 
+def _topic_segment_rows(moves: pl.DataFrame | pl.LazyFrame, turns: pl.DataFrame | pl.LazyFrame,
+                        ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The moves and turns of the first conversations of every corpus (at most 30 in all).
+
+    ``moves`` and ``turns`` are DataFrames or LazyFrames (the full tables need not be in memory):
+    only the rows needed are read.
+    """
+    import polars as pl
+
+    moves, turns = moves.lazy(), turns.lazy()
+    keys = ["corpus", "conversation"]
+    corpora = turns.select(pl.col("corpus").unique()).collect(engine="streaming")["corpus"].to_list()
+    per_corpus = max(1, 30 // max(1, len(corpora)))
+    keep = []
+    for corpus in corpora:
+        # The first conversations of a corpus are in its first rows: read more rows only until enough are seen.
+        n = 1_000
+        while True:
+            head = turns.filter(pl.col("corpus") == corpus).select(keys).head(n).collect(engine="streaming")
+            first = head.unique(maintain_order=True).head(per_corpus)
+            if first.height >= per_corpus or head.height < n:
+                break
+            n *= 4
+        keep.append(first)
+    sel = pl.concat(keep) if keep else pl.DataFrame(schema={"corpus": pl.Utf8, "conversation": pl.Utf8})
+    ids = sel["conversation"].unique().implode()
+
+    def rows_of(table: pl.LazyFrame) -> pl.DataFrame:
+        # A filter on the conversation ids first: the reader skips most of a sorted table by its
+        # row-group statistics, where a semi join streams all of it (on 10 million turn rows: 10
+        # times slower, 100 MB more). The exact (corpus, conversation) match follows on the few
+        # rows left; both keep the table's order.
+        few = table.filter(pl.col("conversation").is_in(ids)).collect(engine="streaming")
+        return few.join(sel, on=keys, how="semi", maintain_order="left")
+
+    return rows_of(moves), rows_of(turns)
+
+
 def _draw_figures(fig_dir: Path, rates_corpus, comparison, examples, conversations, moves, turns, seed) -> list[str]:
+    """Draw every figure; ``moves`` and ``turns`` may be LazyFrames (only a few conversations are read)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -344,13 +578,7 @@ def _draw_figures(fig_dir: Path, rates_corpus, comparison, examples, conversatio
         save(plot.plot_timeline(conv, mv), f"timeline_{_safe(corpus)}", plot.plot_timeline_data(conv, mv))
         g = move_graph(conv, mv)
         save(plot.plot_move_graph(g), f"graph_{_safe(corpus)}", plot.plot_move_graph_data(g))
-    # Topic segments: the first conversations of every corpus (at most 30 rows in all).
-
-    per_corpus = max(1, 30 // max(1, turns["corpus"].n_unique()))
-    keep = (turns.select("corpus", "conversation").unique(maintain_order=True)
-            .group_by("corpus", maintain_order=True).head(per_corpus))
-    t_sel = turns.join(keep, on=["corpus", "conversation"], how="semi")
-    m_sel = moves.join(keep, on=["corpus", "conversation"], how="semi")
+    m_sel, t_sel = _topic_segment_rows(moves, turns)
     save(plot.plot_topic_segments(m_sel, t_sel), "topic_segments", plot.plot_topic_segments_data(m_sel, t_sel))
     return written
 
@@ -364,7 +592,8 @@ def _read_tables(folder: Path) -> dict[str, Any]:
     if missing:
         raise ConfigError(f"not an analysis folder (missing tables/{', tables/'.join(missing)}); run convmaint analyze first",
                           path=folder)
-    out = {k: pl.read_parquet(t / f) for k, f in need.items()}
+    # moves and turns can be large: scanned, for the few rows the figures need.
+    out = {k: pl.scan_parquet(t / f) if k in ("moves", "turns") else pl.read_parquet(t / f) for k, f in need.items()}
     for name in ("rates_by_corpus_role", "comparison"):
         p = t / f"{name}.parquet"
         out[name] = pl.read_parquet(p) if p.is_file() else pl.DataFrame()

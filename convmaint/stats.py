@@ -96,13 +96,19 @@ def _turn_schema() -> dict[str, Any]:
     return base | dict.fromkeys(LABEL_COLS + FAMILY_COLS, pl.Int64)
 
 
-def conversation_role_table(turns: pl.DataFrame) -> pl.DataFrame:
-    """One row per (conversation, role): turns, words and move counts — the resampling unit."""
+def conversation_role_table(turns: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """One row per (conversation, role): turns, words and move counts — the resampling unit.
+
+    ``turns`` may be a LazyFrame (a scan of a turns table larger than memory): it is aggregated on
+    polars' streaming engine, and only the result is held.
+    """
     counts = LABEL_COLS + FAMILY_COLS
+    # No maintain_order: the sort on the group keys alone fixes the row order.
     return (
-        turns.group_by(["corpus", "conversation", "role"], maintain_order=True)
+        turns.lazy().group_by(["corpus", "conversation", "role"])
         .agg(pl.len().alias("turns"), pl.col("words").sum(), *[pl.col(c).sum() for c in counts])
         .sort(["corpus", "conversation", "role"])
+        .collect(engine="streaming")
     )
 
 
@@ -319,7 +325,7 @@ def rates(
         sums = (_boot_sums(np.column_stack([turns, words, counts_all]), n_boot, np.random.default_rng(seed))
                 if grp.height > 1 else None)
 
-        def column(i: int) -> np.ndarray | None:
+        def column(i: int, sums: np.ndarray | None = sums) -> np.ndarray | None:  # bound now: called in this iteration only
             return None if sums is None else np.ascontiguousarray(sums[:, i])
 
         for j, col in enumerate(cols):
@@ -448,6 +454,11 @@ def summary(rates_df: pl.DataFrame, *, per: str = "turns", digits: int = 2) -> p
     return fmt.pivot(on="group", index="label", values="value", aggregate_function="first")
 
 
+def parquet_metadata(stamp: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The Parquet key-value metadata that records ``stamp`` (each value as JSON); None without one."""
+    return {k: json.dumps(v) for k, v in stamp.items()} if stamp else None
+
+
 def write_table(df: pl.DataFrame, path_stem: str, *, formats: Iterable[str] = ("csv", "parquet", "md", "tex"),
                 caption: str | None = None, stamp: Mapping[str, Any] | None = None) -> list[str]:
     """Write a table as CSV, Parquet, Markdown and LaTeX (booktabs); returns the paths written."""
@@ -461,7 +472,7 @@ def write_table(df: pl.DataFrame, path_stem: str, *, formats: Iterable[str] = ("
         if fmt == "csv":
             df.write_csv(p)
         elif fmt == "parquet":
-            df.write_parquet(p, metadata={k: json.dumps(v) for k, v in (stamp or {}).items()} if stamp else None)
+            df.write_parquet(p, metadata=parquet_metadata(stamp))
         elif fmt == "md":
             p.write_text(to_markdown(df), encoding="utf-8")
         elif fmt == "tex":

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from convmaint import analysis
 from convmaint.analysis import analyze, compare_dirs, redraw_figures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,3 +99,81 @@ def test_dask_local_cluster_identical(first_run, tmp_path):
                 cache=None, figures=False)
     for name in TABLES:
         assert (out / "tables" / f"{name}.parquet").read_bytes() == (d / "tables" / f"{name}.parquet").read_bytes(), name
+
+
+def test_tiny_parts_and_sorts_identical(first_run, tmp_path, monkeypatch):
+    """Parts of 7 rows, sorted runs and ranges of a few rows: the same tables as in one piece."""
+    out, res = first_run
+    monkeypatch.setattr(analysis._PartWriter, "rows_per_part", 7)
+    monkeypatch.setattr(analysis, "_SORT_BYTES", 5_000)  # a few dozen rows per sort
+    monkeypatch.setattr(analysis, "_RUN_ROW_GROUP", 3)
+    small = tmp_path / "small"
+    got = analyze([str(p) for p in SAMPLE], out=small, n_boot=200, n_perm=200, cache=None, figures=False)
+    a, b = _tables(out), _tables(small)
+    for name in TABLES:
+        assert a[name].schema == b[name].schema and a[name].equals(b[name]), name
+    for name in ("moves.csv", "conversation_roles.csv", "conversations.csv"):
+        assert (out / "tables" / name).read_bytes() == (small / "tables" / name).read_bytes(), name
+    assert got.manifest["counts"] == res.manifest["counts"]
+    # the tables carry the provenance stamp, and only temporary files were removed
+    for name in ("moves", "turns", "conversation_roles"):
+        meta = pl.read_parquet_metadata(small / "tables" / f"{name}.parquet")
+        assert {"convmaint", "detectors", "lexicons", "mode", "backend"} <= set(meta), name
+        assert meta == pl.read_parquet_metadata(out / "tables" / f"{name}.parquet"), name
+    assert not (small / "tables" / "parts").exists() and not (out / "tables" / "parts").exists()
+
+
+def test_parts_removed_after_failed_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(analysis._PartWriter, "rows_per_part", 7)
+
+    def stop(n: int) -> None:
+        if n == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        analyze([str(SAMPLE[0])], out=tmp_path / "o", cache=None, figures=False, progress=stop)
+    assert not (tmp_path / "o" / "tables" / "parts").exists()
+
+
+def _rows(conv: str, n: int, target: int | None) -> list[dict]:
+    corpus = "c2" if conv in "xz" else "c1"
+    return [{"corpus": corpus, "conversation": conv, "turn": i, "role": ("human", "model")[i % 2], "words": i + 1,
+             "target": target, "tag": f"{conv}/{n}/{i}"} for i in range(n)]
+
+
+def _roles(lf: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    keys = ["corpus", "conversation", "role"]
+    return lf.lazy().group_by(keys).agg(pl.len(), pl.col("words").sum()).sort(keys).collect()
+
+
+@pytest.mark.parametrize("sort_bytes", [1, 300, 10**9])
+def test_part_writer_sorts_like_one_frame(tmp_path, monkeypatch, sort_bytes):
+    """Unit check of the external sort: parts whose types differ (a column null throughout one
+    part), conversations in random order, a key repeated in two parts (ties keep input order)."""
+    monkeypatch.setattr(analysis, "_SORT_BYTES", sort_bytes)
+    monkeypatch.setattr(analysis, "_RUN_ROW_GROUP", 2)
+    w = analysis._PartWriter(tmp_path / "parts", "t", rows_per_part=5)
+    for k, conv in enumerate(["q", "b", "x", "b", "a", "m", "c", "z", "k", "b"]):
+        w.add(_rows(conv, 1 + k % 4, target=None if k < 4 else k))
+    whole = w.collect()
+    assert whole.schema["target"] == pl.Int64 and w.schemas[0]["target"] == pl.Null
+    expect = whole.sort(["corpus", "conversation", "turn"], maintain_order=True)
+    _, agg = w.write_sorted(["corpus", "conversation", "turn"], tmp_path / "t", ("parquet", "csv"),
+                            metadata={"k": "v"}, per_range=_roles)
+    got = pl.read_parquet(tmp_path / "t.parquet")
+    assert got.schema == expect.schema and got.equals(expect)
+    assert (tmp_path / "t.csv").read_bytes() == expect.write_csv().encode()
+    assert pl.read_parquet_metadata(tmp_path / "t.parquet")["k"] == "v"
+    assert agg.equals(_roles(whole))
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == [p.name for p in w.parts]  # no temporary files left
+    w.remove()
+    assert not any((tmp_path / "parts").iterdir())
+
+
+def test_part_writer_empty(tmp_path):
+    w = analysis._PartWriter(tmp_path / "parts", "t")
+    _, agg = w.write_sorted(["corpus", "conversation"], tmp_path / "t", ("parquet", "csv"),
+                            empty_schema={"corpus": pl.Utf8, "conversation": pl.Utf8, "x": pl.Int64},
+                            per_range=lambda lf: lf.collect())
+    assert pl.read_parquet(tmp_path / "t.parquet").schema == pl.Schema({"corpus": pl.Utf8, "conversation": pl.Utf8, "x": pl.Int64})
+    assert (tmp_path / "t.csv").read_text() == "corpus,conversation,x\n" and agg.height == 0

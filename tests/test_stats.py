@@ -10,7 +10,7 @@ import pytest
 
 from convmaint.model import Conversation, Move, Role, Turn
 from convmaint.stats import (
-    bootstrap_ratio_ci, compare, holm, moves_table, permutation_test, rates, summary,
+    bootstrap_ratio_ci, compare, conversation_role_table, holm, moves_table, permutation_test, rates, summary,
     tables, to_latex, to_markdown, turns_table, write_table,
 )
 
@@ -38,6 +38,13 @@ def test_tables_shapes_and_counts():
     assert cr.height == 4
     row = cr.filter((pl.col("conversation") == "c1") & (pl.col("role") == "human"))
     assert row["turns"][0] == 2 and row["words"][0] == 5 and row["n_clarification"][0] == 1
+
+
+def test_conversation_role_table_from_lazyframe():
+    turns = tables(_items())["turns"]
+    assert conversation_role_table(turns.lazy()).equals(conversation_role_table(turns))
+    # the row order comes from the sort alone, not from the input's order
+    assert conversation_role_table(turns.reverse()).equals(conversation_role_table(turns))
 
 
 def test_empty_inputs_have_schemas():
