@@ -18,7 +18,7 @@ Topic shifts are found on two paths whose results are merged:
   agenda and markers matter more than content.
 
 Topical similarity is either ``wordllama`` (the default: static token embeddings distilled from
-an LLM's embedding table, MIT, 16 MB shipped inside the wheel, loaded once per detector without
+an LLM's embedding table, MIT, 16 MB shipped inside the wheel, loaded once per process without
 touching the network) or ``lexical`` (cosine of content-lemma bags; no dependency). Measured on
 TIAGE topic.shift with the turn-path weights refitted on anno_train for each option, F1 on the
 held-out anno_dev (full / fast mode): wordllama 0.577 / 0.579, lexical cohesion 0.553 / 0.539,
@@ -30,13 +30,15 @@ the one with the marker, the topic-proffering question, or else the least simila
 
 from __future__ import annotations
 
-import logging
+import functools
 import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, compress, count, repeat
+from operator import mul, not_
 from pathlib import Path
 from typing import Any, Literal
 
@@ -77,9 +79,14 @@ whom whose when where why how do does did done have has had having not no yes ye
 can could would should will shall may might must than then too also about up down out over into all any some one ok
 okay know think mean get got go going s t m re ve ll d don didn doesn isn wasn aren lol wow cool nice great good love
 hi hello hey sound sounds thing things lot much many most more time yep yup huh hmm mm gonna wanna kind sort stuff
-guess say said see let make want need try way sure right fine""".split())
+guess say said see let make want need try way sure right fine""".split())  # noqa: SIM905
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
 _WORD_RE = re.compile(r"^[a-z][a-z'-]+$")
+# Match labels of the words a marker may stand behind, and of the words that make a unit an acknowledgement.
+_SKIPPABLE = frozenset({_PARTICLE, _OPENER, SHIFT, RESUME, CLOSE, _ACK, "filler"})
+_COVERING = frozenset({_ACK, _PARTICLE, "filler"})
+#: Most lemmas whose content test a detector remembers.
+_MAX_MEMO = 200_000
 
 #: Turn-path feature weights (logistic regression, L2 = 1, fitted on TIAGE anno_train.json, 300
 #: dialogues, full mode), one set per similarity option. Feature meanings: see ``_turn_features``.
@@ -119,7 +126,7 @@ def _sigmoid(z: float) -> float:
 
 
 def _logit(weights: Mapping[str, float], feats: Mapping[str, float]) -> float:
-    return sum(w * feats.get(k, 0.0) for k, w in weights.items())
+    return sum(map(mul, weights.values(), map(feats.get, weights, repeat(0.0))))
 
 
 # ------------------------------------------------------------------------------ similarity
@@ -137,8 +144,16 @@ def _wordllama_dir() -> Path:
     return Path(spec.origin).parent
 
 
-def _load_wordllama() -> Any:
-    """Load the WordLlama model shipped inside the wordllama wheel, never downloading anything."""
+@functools.cache
+def _load_wordllama() -> _WordLlama:
+    """Load the WordLlama model shipped inside the wordllama wheel, never downloading anything.
+
+    The two bundled files are read directly, as ``WordLlama.load`` reads them: importing wordllama
+    itself costs more than the load (it pulls in pydantic and reconfigures logging). Loaded once
+    per process: the model is read-only, so detectors share it (and its cache of encoded words).
+    """
+    import numpy as np
+
     folder = _wordllama_dir()
     weights = folder / "weights" / "l2_supercat_256.safetensors"
     tokenizer = folder / "tokenizers" / "l2_supercat_tokenizer_config.json"
@@ -146,35 +161,144 @@ def _load_wordllama() -> Any:
         if not f.exists():
             raise BackendError(f"topic detector: the wordllama package lacks its bundled file {f}; "
                                "reinstall wordllama or choose similarity='lexical'")
-    # wordllama calls logging.basicConfig(level=INFO) when imported: keep the root logger as it was.
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
     try:
-        from wordllama import WordLlama
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
     except ImportError as exc:
-        raise BackendError(f"topic detector: cannot import wordllama ({exc}); or choose similarity='lexical'") from None
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
+        raise BackendError(f"topic detector: cannot import wordllama's dependencies ({exc}); "
+                           "or choose similarity='lexical'") from None
     try:
-        # cache_dir = the package folder: the tokenizer is found at <cache_dir>/tokenizers/…, the
-        # weights at <package>/weights/…; disable_download makes a missing file an error, not a fetch.
-        return WordLlama.load("l2_supercat", dim=256, cache_dir=folder, disable_download=True)
-    except (OSError, ValueError) as exc:
+        tok = Tokenizer.from_file(str(tokenizer))
+        with safe_open(str(weights), framework="np", device="cpu") as f:
+            table = f.get_tensor("embedding.weight")
+    except Exception as exc:  # noqa: BLE001 (tokenizers and safetensors raise bare Exception subclasses)
         raise BackendError(f"topic detector: cannot load the bundled WordLlama model: {exc}") from None
+    # Padding only wastes time here: every text's token ids are pooled on their own.
+    tok.no_padding()
+    tok.no_truncation()
+    # Encoding word by word relies on how this tokenizer is made (see _WordLlama): check what is
+    # cheap to check (the vocabulary is checked by the tests), and encode whole texts otherwise.
+    by_word = (tok.pre_tokenizer is None and tok.normalizer is not None
+               and tok.normalizer.normalize_str(" a  b") == "\u2581\u2581a\u2581\u2581b"
+               and {t.content for t in tok.get_added_tokens_decoder().values()} <= {"<unk>", "<s>", "</s>"})
+    # Widened to float32 once, as WordLlama does (widening only the rows used costs more).
+    return _WordLlama(np.ascontiguousarray(table.astype(np.float32)), tok, by_word)
+
+
+# Special tokens the tokenizer extracts from raw text: texts with them (or with its own word-start
+# mark "▁", or a trailing space) are encoded whole rather than word by word.
+_SPECIAL_RE = re.compile("<s>|</s>|<unk>")
+#: Most encoded words (and whole texts) the model keeps: a long corpus meets ever more rare words.
+_MAX_CACHED_WORDS = 200_000
+
+
+def _word_keys(text: str) -> list[str] | None:
+    """The words of ``text`` as encoded on their own (each after the extra spaces before it).
+
+    None when the text must be encoded whole: see ``_SPECIAL_RE``.
+    """
+    if text[-1:] == " " or "\u2581" in text or ("<" in text and _SPECIAL_RE.search(text)):
+        return None
+    if "  " not in text and text[:1] != " ":
+        return text.split(" ")
+    keys, pad = [], ""
+    for w in text.split(" "):
+        if w:
+            keys.append(pad + w)
+            pad = ""
+        else:
+            pad += " "
+    return keys
+
+
+class _WordLlama:
+    """The WordLlama token embeddings and tokenizer, with a cache of encoded words.
+
+    The tokenizer (Llama 2's BPE) has no pre-tokenizer: it turns every space into "▁", puts one
+    in front, and merges over the whole text. No token of its vocabulary has a "▁" after another
+    character, so no merge crosses the "▁" that starts a word, and a text's token ids are its
+    words' ids one after the other (each word encoded with the "▁" in front, and any extra "▁" of
+    a run of spaces). Words are therefore encoded once and cached, which costs a fraction of
+    encoding every text; ``tests/detect/test_topic.py`` checks this against whole-text encoding.
+    """
+
+    def __init__(self, table: Any, tokenizer: Any, by_word: bool = True) -> None:
+        self.table = table
+        self.tokenizer = tokenizer
+        self.by_word = by_word
+        self._ids: dict[str, list[int]] = {}  # string -> the tokenizer's ids for it (a word, or a whole text)
+
+    def token_ids(self, texts: Sequence[str]) -> tuple[list[int], Any]:
+        """The token ids of all ``texts`` one after the other, and how many each text has.
+
+        Each text's ids are exactly the tokenizer's for that text; a blank text has none.
+        """
+        import numpy as np
+
+        # What to encode for each text: its words, or the text itself.
+        plans = [((_word_keys(t) if self.by_word else None) or [t]) if t.strip() else [] for t in texts]
+        flat = list(chain.from_iterable(plans))
+        cache = self._ids
+        per = list(map(cache.get, flat))
+        if None in per:
+            fresh = self._encode(list(set(flat).difference(cache)))
+            if len(cache) + len(fresh) <= _MAX_CACHED_WORDS:
+                cache.update(fresh)
+            else:  # the cache is full: keep it as it is, and look this call's words up here
+                cache = {k: fresh[k] if k in fresh else cache[k] for k in set(flat)}
+            per = list(map(cache.__getitem__, flat))
+        sizes = np.zeros(len(texts), dtype=np.int64)
+        if per:
+            n_keys = np.fromiter(map(len, plans), dtype=np.int64, count=len(plans))
+            key_sizes = np.fromiter(map(len, per), dtype=np.int64, count=len(per))
+            has = n_keys > 0
+            sizes[has] = np.add.reduceat(key_sizes, (np.cumsum(n_keys) - n_keys)[has])
+        return list(chain.from_iterable(per)), sizes
+
+    @functools.cached_property
+    def _starts_word(self) -> list[bool]:
+        """Whether the token of each id starts with "▁" (as a word's first token does)."""
+        tok = self.tokenizer
+        return [(tok.id_to_token(i) or "")[:1] == "\u2581" for i in range(tok.get_vocab_size())]
+
+    def _encode(self, keys: list[str]) -> dict[str, list[int]]:
+        """The tokenizer's ids for each key (a word, with any extra spaces before it, or a text)."""
+        tok = self.tokenizer
+        encode = getattr(tok, "encode_batch_fast", tok.encode_batch)
+        out: dict[str, list[int]] = {}
+        # Plain words (no space, no "▁", no special token) are encoded many at a time, as one text:
+        # far cheaper than one encoding object per word. Each one's ids start with the only token
+        # of it that starts with "▁" (the one put in front of it), so they are told apart by that.
+        plain: list[str] = []
+        rest: list[str] = []
+        for k in keys:
+            (plain if self.by_word and k and " " not in k and _word_keys(k) == [k] else rest).append(k)
+        for c in range(0, len(plain), 1000):
+            chunk = plain[c:c + 1000]
+            (enc,) = encode([" ".join(chunk)], add_special_tokens=False)
+            ids = enc.ids
+            cuts = list(compress(count(), map(self._starts_word.__getitem__, ids)))
+            if len(cuts) != len(chunk) or cuts[0] != 0:  # not as expected: encode them one by one
+                rest += chunk
+                continue
+            cuts.append(len(ids))
+            for k, a, b in zip(chunk, cuts, cuts[1:]):
+                out[k] = ids[a:b]
+        if rest:
+            out.update((k, e.ids) for k, e in zip(rest, encode(rest, add_special_tokens=False)))
+        return out
 
 
 class _Vectors:
     """Unit-normalised vectors for units, and for turns pooled from their units.
 
     ``wordllama`` averages the model's static token embeddings (what ``WordLlama.embed`` does),
-    tokenising each distinct unit text once; a turn's vector pools the token embeddings of all its
-    units, so turns cost no second pass. ``lexical`` counts content lemmas.
+    tokenising each distinct word once (see ``_WordLlama``); a turn's vector pools the token
+    embeddings of all its units, so turns cost no second pass. ``lexical`` counts content lemmas.
     """
 
     def __init__(self, kind: Similarity) -> None:
         self.kind = kind
-        self._model: Any = None
 
     def __call__(self, unit_texts: Sequence[str], unit_bags: Sequence[Sequence[str]],
                  owners: Sequence[int], n_turns: int) -> tuple[Any, Any]:
@@ -193,40 +317,92 @@ class _Vectors:
                 for w in b:
                     sums[r, vocab[w]] += 1.0
             counts = np.ones(len(unit_bags), dtype=np.float32)
-        turns = np.zeros((n_turns, sums.shape[1]), dtype=np.float32)
-        if len(owners):
-            np.add.at(turns, np.asarray(owners), sums)
-        return _normalise(turns), _normalise(sums / np.maximum(counts, 1.0)[:, None])
+        return _normalise(_add_by_owner(sums, owners, n_turns)), _normalise(sums / np.maximum(counts, 1.0)[:, None])
 
     def _token_sums(self, texts: Sequence[str]) -> tuple[Any, Any]:
         import numpy as np
 
-        if self._model is None:
-            self._model = _load_wordllama()
-            # Padding only wastes time here: every text's token ids are pooled on their own.
-            self._model.tokenizer.no_padding()
-        table = self._model.embedding
-        lowered = [t.lower() for t in texts]
-        distinct = list(dict.fromkeys(t for t in lowered if t.strip()))
-        tok = self._model.tokenizer
-        encode = getattr(tok, "encode_batch_fast", tok.encode_batch)
-        encoded = dict(zip(distinct, encode(distinct, add_special_tokens=False))) if distinct else {}
-        ids: list[int] = []
-        starts: list[int] = []
-        counts = np.zeros(len(texts), dtype=np.float32)
-        for r, t in enumerate(lowered):
-            starts.append(len(ids))
-            enc = encoded.get(t)
-            if enc is not None:
-                ids.extend(enc.ids)
-                counts[r] = len(enc.ids)
+        model = _load_wordllama()
+        table = model.table
+        ids, sizes = model.token_ids([t.lower() for t in texts])
         sums = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
         if ids:
             rows = table[np.clip(np.asarray(ids, dtype=np.int64), 0, table.shape[0] - 1)]
-            nonempty = counts > 0
-            bounds = np.asarray(starts)[nonempty]
-            sums[nonempty] = np.add.reduceat(rows, bounds, axis=0)
-        return sums, counts
+            nonempty = sizes > 0
+            sums[nonempty] = np.add.reduceat(rows, (np.cumsum(sizes) - sizes)[nonempty], axis=0)
+        return sums, sizes.astype(np.float32)
+
+
+def _add_by_owner(rows: Any, owners: Sequence[int], n: int) -> Any:
+    """``n`` rows, row i the sum of the ``rows`` whose owner is i, added one by one onto zeros in
+    their order (as ``np.add.at`` adds them, in far fewer calls): step k adds the k-th row of every
+    owner, and no owner comes twice in one step."""
+    import numpy as np
+
+    out = np.zeros((n, rows.shape[1]), dtype=rows.dtype)
+    rank: list[int] = []
+    seen: dict[int, int] = {}
+    for o in owners:
+        rank.append(seen.get(o, 0))
+        seen[o] = rank[-1] + 1
+    if rank:
+        ranks, who = np.asarray(rank), np.asarray(owners)
+        for k in range(max(rank) + 1):
+            sel = ranks == k
+            out[who[sel]] += rows[sel]
+    return out
+
+
+def _anchors(pattern: Sequence[Mapping[str, Any]]) -> list[tuple[int, str, frozenset[str]]]:
+    """The words a token pattern requires at fixed offsets from its first token.
+
+    ``(offset, "LOWER" or "TEXT", allowed)`` for each exact or ``IN`` word test before the first
+    spec that may match a varying number of tokens.
+    """
+    out = []
+    for k, spec in enumerate(pattern):
+        if spec.get("OP") is not None:  # "!" is fixed-width but excludes; "?", "*", "+" vary
+            if spec.get("OP") != "!":
+                break
+            continue
+        for key in ("LOWER", "TEXT"):
+            want = spec.get(key)
+            if isinstance(want, str):
+                out.append((k, key, frozenset({want})))
+            elif isinstance(want, Mapping) and "IN" in want:
+                out.append((k, key, frozenset(want["IN"])))
+    return out
+
+
+def _may_match(anchors: list[list[tuple[int, str, frozenset[str]]]], p: ParsedTurn) -> bool:
+    """Whether some token pattern has all its anchor words in place somewhere in the turn.
+
+    A necessary condition for the pattern to match anywhere in the turn (the Matcher tests LOWER
+    against ``p.lower`` and TEXT against ``p.words``, token by token).
+    """
+    for pattern in anchors:
+        if any(allowed.isdisjoint(p.lower if key == "LOWER" else p.words) for _, key, allowed in pattern):
+            continue  # a word the pattern needs is not in the turn at all
+        starts: set[int] | None = None
+        for k, key, allowed in pattern:
+            column = p.lower if key == "LOWER" else p.words
+            here = {t - k for t, w in enumerate(column) if w in allowed}
+            starts = here if starts is None else starts & here
+            if not starts:
+                break
+        if starts:
+            return True
+    return False
+
+
+def _content_word(lemma: str, pos: str | None = None) -> str:
+    """The content word a token with this lemma (and, in full mode, POS) counts as, or ""."""
+    if not _WORD_RE.match(lemma) or lemma in _STOP:
+        return ""
+    if pos is not None:
+        return lemma if pos in _CONTENT_POS else ""
+    # Fast mode, without POS: short words are function words; "dad's" counts as "dad".
+    return "" if len(lemma) < 3 else lemma.removesuffix("'s")
 
 
 def _normalise(m: Any) -> Any:
@@ -256,8 +432,11 @@ class _Unit:
     lead: list[str] = field(default_factory=list)  # the first words after any particles
     wrap_up: bool = False  # the short last unit of its turn, where "so yeah, …" can close a topic
     marks: list[tuple[Match, bool, bool]] = field(default_factory=list)  # (match, initial, final)
+    labels: frozenset[str] = frozenset()  # the labels among ``marks``
 
     def hits(self, label: str, positioned: bool = True) -> list[Match]:
+        if label not in self.labels:
+            return []
         out = []
         for m, ini, fin in self.marks:
             if m.entry.label != label:
@@ -271,15 +450,20 @@ class _Unit:
 
 
 class _State:
-    """Per-conversation data shared by the paths: content lemmas, and vectors computed on first use."""
+    """Per-conversation data shared by the paths: content lemmas, and vectors and the turn path's
+    similarities, computed on first use (the similarities for all turns at once)."""
 
     def __init__(self, det: TopicDetector, conv: Conversation, us: list[list[_Unit]]) -> None:
         self.det = det
         self.conv = conv
         self.us = us
-        self.content = [[w for x in tu for w in x.content] for tu in us]
+        self.content = [list(chain.from_iterable(x.content for x in tu)) for tu in us]
         self.sidx: list[list[int]] = []
+        self.owners: list[int] = []  # the turn of each unit, in the order of ``S``
         self._vec: tuple[Any, Any] | None = None
+        self._sims: _Sims | None = None
+        self._seen: dict[int, set[str]] = {}
+        self._asks: dict[int, bool] = {}
 
     def vectors(self) -> tuple[Any, Any]:
         """Turn vectors ``T`` and unit vectors ``S`` (rows indexed by ``sidx``), unit-normalised."""
@@ -287,7 +471,7 @@ class _State:
             texts = [t.text for t in self.conv.turns]
             utexts: list[str] = []
             ubags: list[list[str]] = []
-            owners: list[int] = []
+            owners = self.owners = []
             self.sidx = []
             for i, tu in enumerate(self.us):
                 idx = []
@@ -299,6 +483,90 @@ class _State:
                 self.sidx.append(idx)
             self._vec = self.det._vectors(utexts, ubags, owners, len(texts))
         return self._vec
+
+    def sims(self) -> _Sims:
+        """The similarities the turn path uses, for every turn."""
+        if self._sims is None:
+            T, S = self.vectors()
+            self._sims = _Sims(T, S, self.owners, self.det.context_turns)
+        return self._sims
+
+    def seen(self, i: int) -> set[str]:
+        """The content lemmas of the ``context_turns`` turns before turn ``i``."""
+        got = self._seen.get(i)
+        if got is None:
+            got = self._seen[i] = set().union(*self.content[max(0, i - self.det.context_turns):i])
+        return got
+
+    def labels(self, i: int) -> frozenset[str]:
+        """The labels of the cues in turn ``i``."""
+        return frozenset().union(*(x.labels for x in self.us[i]))
+
+    def asks(self, i: int) -> bool:
+        """Whether turn ``i`` has a question."""
+        got = self._asks.get(i)
+        if got is None:
+            got = self._asks[i] = any(x.question for x in self.us[i])
+        return got
+
+
+class _Sims:
+    """The cosines of the turn path for all turns of a conversation, as Python floats.
+
+    Each is the very number the per-turn formula gives (see ``TopicDetector._turn_features``):
+    ``np.vecdot`` runs the same BLAS dot per pair of rows as ``a @ b`` does for two vectors, a
+    norm is the root of that dot of a vector with itself (as in ``np.linalg.norm``), and a run of
+    turns is pooled by adding its rows one by one onto zeros, as ``T[a:b].sum(0)`` does. Indexed
+    by turn (unit, for ``unit_ctx`` and ``unit_prev``); entry 0 is unused.
+    """
+
+    def __init__(self, T: Any, S: Any, owners: list[int], context_turns: int) -> None:
+        import numpy as np
+
+        n, width = T.shape
+        # Runs of k turns pooled, T[j:j + k].sum(0) for every j, built up k = 1, 2, ...: the first
+        # row of each (for the turns with fewer than k before them), all rows where needed.
+        firsts, runs = [], {}
+        run = T + np.float32(0.0)  # one turn, added onto zeros: -0.0 becomes 0.0 as in the sum
+        for k in range(1, min(max(context_turns, 2), n) + 1):
+            if k > 1:
+                run = run[:-1] + T[k - 1:]
+            firsts.append(run[:1])
+            if k in (1, 2, context_turns):
+                runs[k] = run
+
+        def pooled(k: int) -> Any:
+            """``T[max(0, i - k):i].sum(0)`` for the turns i = 1 .. n - 1."""
+            if k <= 0 or n < 2:
+                return np.zeros((max(0, n - 1), width), dtype=T.dtype)
+            return np.concatenate(firsts[:min(k, n) - 1] + ([runs[k][:n - k]] if n > k else []))
+
+        # The context of turn i: the context_turns turns before it, pooled and normalised.
+        ctx = pooled(context_turns)
+        norm = np.sqrt(np.vecdot(ctx, ctx))
+        some = norm != 0
+        ctx[some] /= norm[some, None]
+        self.sim_prev = [0.0, *np.vecdot(T[1:], T[:-1]).tolist()]
+        self.sim_context = [0.0, *np.vecdot(T[1:], ctx).tolist()]
+        self.sim_next = [0.0, *np.vecdot(T[1:-1], T[2:]).tolist(), 0.5][:n]
+        self.next_sim_prev = [0.0, *np.vecdot(T[2:], T[:-2]).tolist(), 0.5][:n]
+        # TextTiling's gap: the two turns before against this one and the next (just this one at the end).
+        before = pooled(2)
+        after = np.concatenate([runs[2][1:], runs[1][n - 1:]]) if n > 1 else before  # T[i:i + 2].sum(0)
+        nb = np.sqrt(np.vecdot(before, before)).tolist()
+        na = np.sqrt(np.vecdot(after, after)).tolist()
+        ba = np.vecdot(before, after).tolist()
+        self.gap = [0.0] + [d / (b * a) if b and a else 0.0 for d, b, a in zip(ba, nb, na)]
+        # Each unit against its turn's context and against the previous turn.
+        owner = np.asarray(owners, dtype=np.int64)
+        later = np.flatnonzero(owner > 0)
+        unit_ctx = np.zeros(len(S), dtype=np.float32)
+        unit_prev = np.zeros(len(S), dtype=np.float32)
+        if len(later):
+            unit_ctx[later] = np.vecdot(S[later], ctx[owner[later] - 1])
+            unit_prev[later] = np.vecdot(S[later], T[owner[later] - 1])
+        self.unit_ctx = unit_ctx.tolist()
+        self.unit_prev = unit_prev.tolist()
 
 
 @register_detector
@@ -373,25 +641,29 @@ class TopicDetector(Detector):
         self._matcher = Matcher([e for e in entries if e.match == "phrase"]) if entries else None
         token_entries = [e for e in entries if e.match == "token"]
         self._token_matcher = Matcher(token_entries) if token_entries else None
+        # What each token pattern needs at fixed offsets from its first token (None: can't tell).
+        anchors = [_anchors(e.pattern) for e in token_entries]  # type: ignore[arg-type]
+        self._token_anchors = None if any(not a for a in anchors) else anchors
         self._vectors = _Vectors(similarity)
+        self._content_memo: dict[bool, dict[Any, str]] = {False: {}, True: {}}
 
     # -------------------------------------------------------------------------- units
 
-    def _content(self, p: ParsedTurn, t0: int, t1: int) -> list[str]:
-        out = []
+    def _token_content(self, p: ParsedTurn) -> list[str]:
+        """Each token's content word (its lemma; trimmed of "'s" in fast mode), or "" for none."""
         full = self.mode == "full" and bool(p.pos)
-        for i in range(t0, t1):
-            w = p.lemmas[i]
-            if not _WORD_RE.match(w) or w in _STOP:
-                continue
-            if full and p.pos[i] not in _CONTENT_POS:
-                continue
-            if not full:
-                if len(w) < 3:
-                    continue
-                if w.endswith("'s"):
-                    w = w[:-2]
-            out.append(w)
+        # The test depends on the lemma (and POS) only: remembered, as a corpus has far fewer
+        # distinct ones than tokens.
+        memo = self._content_memo[full]
+        keys: Sequence[Any] = list(zip(p.lemmas, p.pos)) if full else p.lemmas
+        out = list(map(memo.get, keys))
+        if None in out:
+            if len(memo) > _MAX_MEMO:
+                memo.clear()
+            for key in keys:
+                if key not in memo:
+                    memo[key] = _content_word(*key) if full else _content_word(key)
+            out = list(map(memo.__getitem__, keys))
         return out
 
     def _units(self, conv: Conversation, parsed: Sequence[ParsedTurn]) -> list[list[_Unit]]:
@@ -399,56 +671,73 @@ class TopicDetector(Detector):
         for turn, p in zip(conv.turns, parsed):
             matches = self._matcher.find(p) if self._matcher is not None and len(p) else []
             tus: list[_Unit] = []
-            ends = [p.starts[i] + len(p.words[i]) for i in range(len(p))]
-            punct = [p.is_punct(i) for i in range(len(p))]
+            ends, starts, lower, text = p.ends, p.starts, p.lower, turn.text
+            content = self._token_content(p)
+            words_at = list(compress(count(), map(not_, p.punct)))  # the tokens that are not punctuation
+            # Tokens ending in "?" (a question, see _is_question); none without a "?" in any word.
+            asks = [i for i, w in enumerate(p.words) if w[-1:] == "?"] if "?" in "".join(p.words) else []
+            token_cues: bool | None = None  # whether a token pattern can match in the turn, once asked
             for k, (s, e) in enumerate(units(turn, p)):
-                t0, t1 = bisect_right(ends, s), bisect_left(p.starts, e)
-                words = [i for i in range(t0, t1) if not punct[i]]
-                u = _Unit(turn=turn.index, k=k, start=s, end=e, t0=t0, t1=t1, n_words=len(words),
-                          content=self._content(p, t0, t1))
+                t0, t1 = bisect_right(ends, s), bisect_left(starts, e)
+                words = words_at[bisect_left(words_at, t0):bisect_left(words_at, t1)]
+                u = _Unit(turn.index, k, s, e, t0, t1, len(words), list(filter(None, content[t0:t1])))
                 inside = [m for m in matches if m.start >= s and m.end <= e]
-                if self._token_matcher is not None and "?" in turn.text[s:e]:
-                    inside += self._token_matcher.find(p, s, e)
-                self._position(p, u, inside, ends, punct)
-                u.question = self._is_question(p, u)
-                u.anaphoric = any(p.lower[i] in _ANAPHOR for i in words[1:])
+                if self._token_matcher is not None and text.find("?", s, e) >= 0:
+                    if token_cues is None:
+                        token_cues = self._token_anchors is None or _may_match(self._token_anchors, p)
+                    if token_cues:
+                        inside += self._token_matcher.find(p, s, e)
+                self._position(p, u, inside, words)
+                a = bisect_left(asks, t0) if asks else 0
+                u.question = (a < len(asks) and asks[a] < t1) or self._is_question(p, u)
+                u.anaphoric = not _ANAPHOR.isdisjoint(map(lower.__getitem__, words[1:]))
                 tus.append(u)
             if tus:
                 tus[-1].wrap_up = tus[-1].n_words <= self.close_max_words
             out.append(tus)
         return out
 
-    def _position(self, p: ParsedTurn, u: _Unit, inside: list[Match], ends: list[int], punct: list[bool]) -> None:
-        """Record each match with whether it stands unit-initially and unit-finally."""
+    def _position(self, p: ParsedTurn, u: _Unit, inside: list[Match], words: list[int]) -> None:
+        """Record each match with whether it stands unit-initially and unit-finally.
+
+        ``words`` are the unit's tokens that are not punctuation.
+        """
+        lower = p.lower
+        if not inside:
+            # Nothing covers or skips a token: no acknowledgement, no particle before the lead.
+            u.lead = [lower[t] for t in words[:4]]
+            return
+        t0, t1 = u.t0, u.t1
+        ends, starts = p.ends, p.starts
         # Tokens a marker may stand behind: punctuation, particles, fillers and other markers.
-        skip = punct[u.t0:u.t1]
-        covered = [False] * (u.t1 - u.t0)
-        particle = [False] * (u.t1 - u.t0)
+        skip = list(p.punct[t0:t1])
+        covered: set[int] = set()
+        particle: set[int] = set()
         spans = []
         for m in inside:
-            i, j = max(u.t0, bisect_right(ends, m.start)), min(u.t1, bisect_left(p.starts, m.end))
+            # t0 <= i, j <= t1 (the match ends after the unit starts and starts before it ends),
+            # so the slices below cover the same tokens as ranges over [t0, t1).
+            i, j = max(t0, bisect_right(ends, m.start)), min(t1, bisect_left(starts, m.end))
             spans.append((m, i, j))
-            if m.entry.label in (_PARTICLE, _OPENER, SHIFT, RESUME, CLOSE, _ACK) or m.entry.label == "filler":
-                for t in range(i, j):
-                    skip[t - u.t0] = True
-            if m.entry.label in (_ACK, _PARTICLE, "filler"):
-                for t in range(i, j):
-                    covered[t - u.t0] = True
-            if m.entry.label == _PARTICLE:
-                for t in range(i, j):
-                    particle[t - u.t0] = True
-        words = [t for t in range(u.t0, u.t1) if not punct[t]]
-        u.ack = bool(words) and all(covered[t - u.t0] for t in words)
-        u.lead = [p.lower[t] for t in words if not particle[t - u.t0]][:4]
+            label = m.entry.label
+            if label in _SKIPPABLE and j > i:
+                skip[i - t0:j - t0] = [True] * (j - i)
+            if label in _COVERING:
+                covered.update(range(i, j))
+            if label == _PARTICLE:
+                particle.update(range(i, j))
+        u.ack = bool(words) and covered.issuperset(words)
+        # The first four words that are not particles are among the first 4 + len(particle).
+        u.lead = [lower[t] for t in words[:4 + len(particle)] if t not in particle][:4]
         for m, i, j in spans:
-            ini = all(skip[t - u.t0] for t in range(u.t0, i))
-            fin = all(skip[t - u.t0] for t in range(j, u.t1))
-            u.marks.append((m, ini, fin))
+            u.marks.append((m, all(skip[:i - t0]), all(skip[j - t0:])))
+        u.labels = frozenset([m.entry.label for m in inside])
 
     def _is_question(self, p: ParsedTurn, u: _Unit) -> bool:
-        """A question mark, a topic-proffering frame, or question word order ("do you…", "what is your…")."""
-        if any(p.words[i] == "?" or p.words[i].endswith("?") for i in range(u.t0, u.t1)):
-            return True
+        """A topic-proffering frame, or question word order ("do you…", "what is your…").
+
+        (A token ending in "?" makes a question too; ``_units`` tests that first.)
+        """
         if u.hits(_PROFFER):
             return True
         lead = u.lead
@@ -475,47 +764,35 @@ class TopicDetector(Detector):
         opens with "that", "it"…; ``ack_then_question`` "cool. do you…?"; ``n_units``, ``length``,
         ``second_turn`` and ``third_turn`` describe size and position.
         """
-        import numpy as np
-
-        T, S = state.vectors()
+        sims = state.sims()
         sidx, content = state.sidx, state.content
-        n = len(us)
-        lo = max(0, i - self.context_turns)
-        ctx = T[lo:i].sum(0)
-        norm = float(np.linalg.norm(ctx))
-        ctx = ctx / norm if norm else ctx
         mine = us[i]
         last = mine[-1] if mine else None
-        unit_ctx = [float(S[j] @ ctx) for j in sidx[i]] or [0.0]
-        unit_prev = [float(S[j] @ T[i - 1]) for j in sidx[i]] or [0.0]
+        unit_ctx = [sims.unit_ctx[j] for j in sidx[i]] or [0.0]
+        # Of the units' similarities to the previous turn only the last one's is a feature.
+        last_prev = sims.unit_prev[sidx[i][-1]] if sidx[i] else 0.0
         prev_units = us[i - 1]
         prevq_last = bool(prev_units) and prev_units[-1].question
-        prevq_any = any(x.question for x in prev_units)
-        seen = {w for j in range(lo, i) for w in content[j]}
-        new = {w for w in content[i] if w not in seen}
-        last_new = bool(last) and any(w not in seen for w in last.content)
+        seen = state.seen(i)
+        new = set(content[i]).difference(seen)
+        last_new = bool(last) and not seen.issuperset(last.content)
         lastq = bool(last) and last.question
-        marked = any(x.hits(SHIFT) for x in mine)
-        recip = any(m.entry.attributes.get("reciprocal") for x in mine for m in x.hits(HANDOFF))
-        proffer = any(x.hits(_PROFFER) and not x.anaphoric for x in mine)
+        cues = state.labels(i)  # (a quick no for the many turns without the cue)
+        marked = SHIFT in cues and any(x.hits(SHIFT) for x in mine)
+        recip = HANDOFF in cues and any(m.entry.attributes.get("reciprocal") for x in mine for m in x.hits(HANDOFF))
+        proffer = _PROFFER in cues and any(x.hits(_PROFFER) and not x.anaphoric for x in mine)
         ack_first = bool(mine) and len(mine) > 1 and (mine[0].ack or mine[0].n_words <= 3)
-        before = T[max(0, i - 2):i].sum(0)
-        after = T[i:i + 2].sum(0)
-        nb, na = float(np.linalg.norm(before)), float(np.linalg.norm(after))
-        gap = float(before @ after) / (nb * na) if nb and na else 0.0
-        nxt = float(T[i] @ T[i + 1]) if i + 1 < n else 0.5
-        nxt_prev = float(T[i + 1] @ T[i - 1]) if i + 1 < n else 0.5
         return {
             "bias": 1.0,
             "last_question": float(lastq),
-            "any_question": float(any(x.question for x in mine)),
+            "any_question": float(state.asks(i)),
             "prev_question": float(prevq_last),
-            "prev_any_question": float(prevq_any),
-            "sim_prev": float(T[i] @ T[i - 1]),
-            "sim_context": float(T[i] @ ctx),
+            "prev_any_question": float(state.asks(i - 1)),
+            "sim_prev": sims.sim_prev[i],
+            "sim_context": sims.sim_context[i],
             "min_unit_sim": min(unit_ctx),
             "last_unit_sim": unit_ctx[-1],
-            "last_unit_sim_prev": unit_prev[-1],
+            "last_unit_sim_prev": last_prev,
             "new_content": min(len(new), 6) / 6,
             "question_new_content": float(lastq and last_new),
             "reciprocal": float(recip),
@@ -528,9 +805,9 @@ class TopicDetector(Detector):
             "second_turn": float(i == 1),
             "third_turn": float(i == 2),
             "length": min(sum(x.n_words for x in mine), 30) / 30,
-            "gap": gap,
-            "sim_next": nxt,
-            "next_sim_prev": nxt_prev,
+            "gap": sims.gap[i],
+            "sim_next": sims.sim_next[i],
+            "next_sim_prev": sims.next_sim_prev[i],
         }
 
     def _unit_features(self, flat: list[_Unit], pos: int, first: list[int], flat_content: list[str],
@@ -575,15 +852,19 @@ class TopicDetector(Detector):
 
     def _unit_path(self, conv: Conversation, us: list[list[_Unit]]) -> list[tuple[int, int, dict[str, float]]]:
         flat = [x for tu in us for x in tu]
+        # Only a unit with a boundary marker or an opener has features (see _unit_features).
+        cued = [pos for pos, x in enumerate(flat) if (SHIFT in x.labels or _OPENER in x.labels)
+                and not (x.turn == 0 and x.k == 0)]
+        if not cued:
+            return []
         speakers = [conv.turns[x.turn].speaker for x in flat]
         first, flat_content = [], []
         for x in flat:
             first.append(len(flat_content))
             flat_content.extend(x.content)
         out = []
-        for pos, x in enumerate(flat):
-            if x.turn == 0 and x.k == 0:
-                continue
+        for pos in cued:
+            x = flat[pos]
             f = self._unit_features(flat, pos, first, flat_content, speakers)
             if f is not None:
                 out.append((x.turn, x.k, f))
@@ -602,7 +883,6 @@ class TopicDetector(Detector):
             return []
         us = self._units(conv, parsed)
         state = _State(self, conv, us)
-        content = state.content
         n = len(us)
         weights = _TURN_WEIGHTS[self.similarity]
         # (turn, unit) -> probability; the turn path nominates one unit per turn, the unit path its own.
@@ -640,7 +920,7 @@ class TopicDetector(Detector):
                 # A return to an earlier topic, or a wind-down ("anyway, that's that"), is no new topic.
                 if (prob is not None and not resumes and not closes
                         and not any(t == i and s < u.end and u.start < e for t, s, e in busy)):
-                    moves.append(self._shift_move(i, u, prob, us, content, text))
+                    moves.append(self._shift_move(i, u, prob, state, text))
                 hand = self._handoff(i, u, us, partner)
                 if hand is not None:
                     m, reciprocal, kind = hand
@@ -690,21 +970,19 @@ class TopicDetector(Detector):
         for u in tu:
             if u.hits(_PROFFER) and not u.anaphoric:
                 return u.k
-        content = state.content
-        seen = {w for j in range(max(0, i - self.context_turns), i) for w in content[j]}
+        seen = state.seen(i)
         for u in reversed(tu):
             if u.question and not u.anaphoric and any(w not in seen for w in u.content):
                 return u.k
-        T, S = state.vectors()
-        scored = [(float(S[j] @ T[i - 1]), u.k) for u, j in zip(tu, state.sidx[i]) if u.content]
+        unit_prev = state.sims().unit_prev
+        scored = [(unit_prev[j], u.k) for u, j in zip(tu, state.sidx[i]) if u.content]
         if scored:
             return min(scored)[1]
         return tu[-1].k
 
-    def _shift_move(self, i: int, u: _Unit, prob: float, us: list[list[_Unit]], content: list[list[str]],
-                    text: str) -> Move:
+    def _shift_move(self, i: int, u: _Unit, prob: float, state: _State, text: str) -> Move:
         marks = u.hits(SHIFT)
-        seen = {w for j in range(max(0, i - self.context_turns), i) for w in content[j]}
+        seen = state.seen(i)
         if marks:
             kind = str(marks[0].entry.attributes.get("kind", "disjunctive"))
         else:
@@ -722,7 +1000,7 @@ class TopicDetector(Detector):
         content = state.content
         T, _ = state.vectors()
         last = i - self.resume_gap
-        cands = [j for j in range(0, last) if content[j]] or [j for j in range(0, i) if content[j]]
+        cands = [j for j in range(last) if content[j]] or [j for j in range(i) if content[j]]
         if not cands:
             return None
         best = max(cands, key=lambda j: (float(T[j] @ T[i]), j))

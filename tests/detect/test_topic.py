@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import re
 import socket
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from convmaint.detect.topic import TopicDetector
 from convmaint.errors import BackendError, ConfigError
 from convmaint.model import Role
-from tests.detect.helpers import fast_parse, family_lexicons, make_conv, spacy_backend
+from tests.detect.helpers import family_lexicons, fast_parse, make_conv, spacy_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -249,6 +251,106 @@ def test_wordllama_loads_offline_and_leaves_logging_alone(lexicons, monkeypatch)
     moves = _run(lexicons, None, COOKING + ["by the way, how is your new job?"], similarity="wordllama")
     assert _of(moves, "topic.shift", 3)
     assert (list(root.handlers), root.level) == before
+
+
+# ---------------------------------------------------------------------------------- exact shortcuts
+
+
+def test_word_by_word_encoding_is_the_whole_text_encoding():
+    """Words are encoded once and cached: a text's ids must still be exactly the tokenizer's."""
+    pytest.importorskip("wordllama")
+    from convmaint.detect.topic import _load_wordllama, _WordLlama
+
+    model = _load_wordllama()
+    tok = model.tokenizer
+    # What makes it exact: no token (so no merge) has a "▁" after another character.
+    assert not [t for t in tok.get_vocab() if re.search("[^\u2581]\u2581", t)]
+    texts = ["hello world", "so  two spaces", " leading", "trailing ", "tabs\tand\nnewlines  ok", "\U0001f600 emoji, ok?",
+             "don't", "it\u2019s", "na\u00efve caf\u00e9", "a\u2581b", "x <s> y", "<unk>", "</s>end", "   ", "",
+             "MiXeD Case  ", "a   b c"]
+    texts += [t.lower() for t in texts]
+    ids, sizes = model.token_ids(texts)
+    k = 0
+    for t, n in zip(texts, sizes):
+        assert ids[k:k + n] == (tok.encode(t, add_special_tokens=False).ids if t.strip() else []), repr(t)
+        k += n
+    assert k == len(ids)
+    again, sizes_again = model.token_ids(texts)  # from the cache this time
+    assert again == ids and sizes_again.tolist() == sizes.tolist()
+    assert model.by_word  # the tokenizer is still made the way the shortcut needs
+    # Fresh words are encoded up to a thousand at a time as one text, then told apart.
+    rng = random.Random(5)
+    pieces = ["a", "é", "ß", "th", "ing", "7", "-", "'", "’", ",", "?!", "\u00bd", "\U0001f600", "zz", "q", "\t"]
+    words = sorted({"".join(rng.choices(pieces, k=rng.randint(1, 6))) for _ in range(3000)})
+    words = [w for w in words if w.strip()]
+    fresh, fresh_sizes = _WordLlama(model.table, tok).token_ids(words)
+    k = 0
+    for w, n in zip(words, fresh_sizes):
+        assert fresh[k:k + n] == tok.encode(w, add_special_tokens=False).ids, repr(w)
+        k += n
+    whole, whole_sizes = _WordLlama(model.table, tok, by_word=False).token_ids(texts)
+    assert whole == ids and whole_sizes.tolist() == sizes.tolist()
+
+
+@pytest.mark.parametrize("context_turns", [0, 1, 2, 3, 5])
+def test_turn_similarities_are_the_per_turn_formulas(context_turns):
+    """_Sims computes all turns at once; every number must be the per-turn formula's, bit for bit."""
+    import numpy as np
+
+    from convmaint.detect.topic import _normalise, _Sims
+
+    rng = np.random.default_rng(7)
+    for n in range(1, 9):
+        T = rng.standard_normal((n, 16)).astype(np.float32)
+        T[rng.random(T.shape) < 0.3] = -0.0  # zeros of both signs
+        T[n // 2] = 0.0  # a turn without units
+        T = _normalise(T)
+        owners = sorted(rng.integers(0, n, 2 * n).tolist())
+        S = _normalise(rng.standard_normal((len(owners), 16)).astype(np.float32))
+        sims = _Sims(T, S, owners, context_turns)
+        for i in range(1, n):
+            ctx = T[max(0, i - context_turns):i].sum(0)
+            norm = float(np.linalg.norm(ctx))
+            ctx = ctx / norm if norm else ctx
+            before, after = T[max(0, i - 2):i].sum(0), T[i:i + 2].sum(0)
+            nb, na = float(np.linalg.norm(before)), float(np.linalg.norm(after))
+            want = [float(T[i] @ T[i - 1]), float(T[i] @ ctx), float(before @ after) / (nb * na) if nb and na else 0.0,
+                    float(T[i] @ T[i + 1]) if i + 1 < n else 0.5, float(T[i + 1] @ T[i - 1]) if i + 1 < n else 0.5]
+            got = [sims.sim_prev[i], sims.sim_context[i], sims.gap[i], sims.sim_next[i], sims.next_sim_prev[i]]
+            assert list(map(repr, got)) == list(map(repr, want)), (n, i)
+            for j in (j for j, o in enumerate(owners) if o == i):
+                assert repr(sims.unit_ctx[j]) == repr(float(S[j] @ ctx))
+                assert repr(sims.unit_prev[j]) == repr(float(S[j] @ T[i - 1]))
+
+
+def test_pooling_units_into_turns_adds_them_in_order():
+    import numpy as np
+
+    from convmaint.detect.topic import _add_by_owner
+
+    rng = np.random.default_rng(3)
+    rows = (rng.standard_normal((40, 8)) * rng.choice([1e-4, 1.0, 1e4], (40, 1))).astype(np.float32)
+    rows[rng.random(rows.shape) < 0.2] = -0.0
+    owners = sorted(rng.integers(0, 12, 40).tolist())
+    want = np.zeros((14, 8), dtype=np.float32)
+    np.add.at(want, np.asarray(owners), rows)
+    assert _add_by_owner(rows, owners, 14).tobytes() == want.tobytes()
+
+
+def test_token_patterns_are_only_skipped_where_they_cannot_match(lexicons):
+    from convmaint.detect.topic import _may_match
+
+    det = TopicDetector(lexicons=lexicons, mode="fast", similarity="lexical")
+    assert det._token_anchors  # the bare "…, you?" patterns need "you" (or "u") right before "?"
+    texts = ["I'm good, you?", "and u ?", "Yourself?", "you know?", "you? me?", "what about you?", "you are?",
+             "really?", "?", "you", "are you sure?", "thank you . ?"]
+    for text in texts:
+        p = _fast_parse(text)
+        assert _may_match(det._token_anchors, p) or not det._token_matcher.find(p), text
+    conv = ["how was the trip?", "long. good though, you?", "fine. what about you?", "ok you?"]
+    fast = _run(lexicons, None, conv)
+    det._token_anchors = None  # no prefilter: every unit with a "?" is matched
+    assert det.detect(_conv(conv), [_fast_parse(t) for t in conv]) == fast
 
 
 # ---------------------------------------------------------------------------------- corpora
