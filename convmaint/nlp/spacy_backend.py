@@ -128,14 +128,22 @@ class SpacyBackend:
 
     def parse(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[ParsedTurn]:
         provides = self._provides
-        for doc in self.nlp.pipe(texts, batch_size=batch_size, n_process=self.n_process):
-            yield doc_to_parsed(doc, provides)
+        texts = texts if isinstance(texts, list | tuple) else list(texts)
+        # The Doc's text is the input text (spaCy's tokenizer keeps every character); Doc.text
+        # would rebuild it from a Python Token per token.
+        for text, doc in zip(texts, self.nlp.pipe(texts, batch_size=batch_size, n_process=self.n_process)):
+            yield doc_to_parsed(doc, provides, text)
 
 
-def doc_to_parsed(doc: Any, provides: frozenset[str]) -> ParsedTurn:
-    """Convert a spaCy ``Doc`` into a :class:`ParsedTurn` (also used on hand-built Docs in tests)."""
+def doc_to_parsed(doc: Any, provides: frozenset[str], text: str | None = None) -> ParsedTurn:
+    """Convert a spaCy ``Doc`` into a :class:`ParsedTurn` (also used on hand-built Docs in tests).
+
+    ``text`` is the text the Doc was made from, when the caller has it (``doc.text`` is slow).
+    """
+    if text is None:
+        text = doc.text
     if not provides & _TOKEN_LEVEL:
-        return _tokens_only(doc, provides)
+        return _tokens_only(doc, provides, text)
     # Iterate the Doc once: every pass creates a Python Token object per token, which costs more
     # than reading its attributes.
     toks = list(doc)
@@ -152,7 +160,7 @@ def doc_to_parsed(doc: Any, provides: frozenset[str]) -> ParsedTurn:
     else:
         sent_starts = (0,)
     return ParsedTurn(
-        text=doc.text,
+        text=text,
         words=words,
         starts=tuple([t.idx for t in toks]),
         lower=lower,
@@ -172,11 +180,10 @@ def doc_to_parsed(doc: Any, provides: frozenset[str]) -> ParsedTurn:
 _TOKEN_LEVEL = frozenset({"pos", "lemma", "dep", "noun_chunks", "ents"})
 
 
-def _tokens_only(doc: Any, provides: frozenset[str]) -> ParsedTurn:
+def _tokens_only(doc: Any, provides: frozenset[str], text: str) -> ParsedTurn:
     """Fast mode's conversion: offsets, lengths and sentence starts read as one array, no Token objects."""
     from spacy.attrs import IDX, LENGTH, SENT_START
 
-    text = doc.text
     if not len(doc):
         return ParsedTurn(text=text, words=(), starts=(), lower=(), lemmas=(), annotations=provides)
     rows = doc.to_array([IDX, LENGTH, SENT_START]).tolist()
