@@ -101,3 +101,39 @@ def test_user_lexicon_extends_and_hash_changes(tmp_path):
     assert load_lexicons(extra=[p]).hashes["t"] != h1
     with pytest.raises(LexiconError, match="defined twice"):
         LexiconSet([lexset["t"], lexset["t"]])
+
+
+def _flat_regex(phrases):
+    """The matcher's phrase regex as a flat longest-first alternation: the reference for the trie."""
+    import re
+
+    alts = [r"\s+".join(re.escape(w).replace("'", "['\u2019]") for w in p.split(" "))
+            for p in sorted(phrases, key=lambda s: (-len(s), s))]
+    return re.compile(r"(?<![\w'’-])(?:" + "|".join(alts) + r")(?![\w'’])", re.IGNORECASE)
+
+
+def test_phrase_trie_matches_like_a_flat_alternation():
+    import random
+
+    from convmaint.lexicon import Entry
+
+    phrases = ["you know", "you know what", "you", "i mean", "i", "i'm sorry", "uh-huh", "uh", "oh", "oh well",
+               "or rather", "or", "no", "no no", "not", "wait", "wait what", "what", "a", "a b c", "a.b.", "c++"]
+    matcher = Matcher(Entry(pattern=p, label="x", match="phrase", lexicon="t") for p in phrases)
+    flat = _flat_regex({p: None for p in phrases})
+    rng = random.Random(7)
+    pieces = ["you", "know", "what", "i", "I'm", "i’m", "sorry", "uh-huh", "uh", "-", "oh", "well", "OR", "rather",
+              "no", "not", "wait", "a", "b", "c", "a.b.", "c++", ",", "?", "mean", "whatever", "knows", "'"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice([" ", "  ", "\n", "", ", "]) for _ in range(rng.randint(1, 12)))
+        want = [(m.start(), m.end()) for m in flat.finditer(text)]
+        assert [(m.start(), m.end()) for m in matcher._regex.finditer(text)] == want, text
+
+
+def test_bundled_phrase_trie_matches_like_a_flat_alternation():
+    lexset = load_lexicons()
+    matcher = lexset.matcher()
+    flat = _flat_regex(matcher._phrases)
+    text = ("Uh-huh, you know what? I mean, I’m not sure... oh well, anyway, by the way, sorry, I meant the OTHER "
+            "file -- no, wait, what do you mean? Mm-hmm. Got it, thanks! So, what about you? Let's move on.")
+    assert [(m.start(), m.end()) for m in matcher._regex.finditer(text)] == [(m.start(), m.end()) for m in flat.finditer(text)]

