@@ -284,6 +284,21 @@ def _match_from(specs: Sequence[Mapping[str, Any]], parsed: Any, k: int, i: int,
     return None
 
 
+def _lower_words(spec: Mapping[str, Any]) -> set[str] | None:
+    """The lower-case words a token spec can match (None: any)."""
+    want = spec.get("LOWER")
+    if isinstance(want, str):
+        return {want}
+    if isinstance(want, Mapping) and "IN" in want:
+        return set(want["IN"])
+    return None
+
+
+def _word_regex(word: str) -> str:
+    """One word of a normalised phrase as the phrase regex matches it."""
+    return "".join(_PHRASE_UNITS.get(ch) or re.escape(ch) for ch in word)
+
+
 class Matcher:
     """Finds the entries of some lexicons in parsed turns (phrases by regex, token patterns by tokens).
 
@@ -316,14 +331,10 @@ class Matcher:
     @staticmethod
     def _first_words(pattern: Sequence[Mapping[str, Any]]) -> frozenset[str] | None:
         spec = pattern[0]
-        if spec.get("OP") in ("?", "*", "!") or "LOWER" not in spec:
+        if spec.get("OP") in ("?", "*", "!"):
             return None
-        want = spec["LOWER"]
-        if isinstance(want, str):
-            return frozenset({want})
-        if isinstance(want, Mapping) and "IN" in want:
-            return frozenset(want["IN"])
-        return None
+        words = _lower_words(spec)
+        return None if words is None else frozenset(words)
 
     @staticmethod
     def _compile(phrases: Mapping[str, Any]) -> re.Pattern[str] | None:
@@ -385,6 +396,64 @@ class Matcher:
                     out.append(Match(s, t, e))
         out.sort(key=lambda m: (m.start, -m.end))
         return out
+
+    def may_match(self, text: str, start: int = 0, end: int | None = None, last: int | None = None) -> bool:
+        """A cheap necessary condition for :meth:`find`: whether the first two words of some phrase
+        occur in ``text[start:end]``, starting at or before character ``last`` when given.
+
+        A phrase matches where no word character, apostrophe or hyphen precedes it, so its first
+        two words match there alike. Always True for a matcher with token entries or non-ASCII
+        phrases (whose case folding this does not follow).
+        """
+        heads = self._heads
+        if heads is None:
+            return True
+        first, head, longest = heads
+        end = len(text) if end is None else end
+        # a first word starting by ``last`` ends by ``last + longest``
+        bound = end if last is None else min(end, last + longest)
+        while (m := first.search(text, start, bound)) is not None and (last is None or m.start() <= last):
+            if head.match(text, m.start(), end):
+                return True
+            start = m.start() + 1
+        return False
+
+    @cached_property
+    def _heads(self) -> tuple[re.Pattern[str], re.Pattern[str], int] | None:
+        """For :meth:`may_match`: the phrases' first words, their first two words, and the longest first word."""
+        if self._token or not self._phrases or not all(p.isascii() for p in self._phrases):
+            return None
+        heads = {tuple(p.split(" ")[:2]) for p in self._phrases}
+        firsts = sorted({h[0] for h in heads})
+        first = re.compile(r"(?<![\w'’-])(?:" + "|".join(map(_word_regex, firsts)) + ")", re.IGNORECASE)
+        head = re.compile("|".join(r"\s+".join(map(_word_regex, h)) for h in sorted(heads)), re.IGNORECASE)
+        return first, head, max(map(len, firsts))
+
+    @cached_property
+    def token_pairs(self) -> frozenset[tuple[str, str]] | None:
+        """The lower-case pairs of tokens the token entries can start with (a cheap necessary
+        condition for a token match); None where a pattern can match one token only, or start
+        with any token."""
+        pairs: set[tuple[str, str]] = set()
+        for e in self._token:
+            specs = e.pattern
+            if not specs or specs[0].get("OP") is not None:  # type: ignore[union-attr]
+                return None
+            firsts = _lower_words(specs[0])  # type: ignore[arg-type]
+            seconds: set[str] = set()
+            for spec in specs[1:]:  # the second token is the first that a later token spec takes
+                words = _lower_words(spec)  # type: ignore[arg-type]
+                if words is None or spec.get("OP") == "!":  # type: ignore[union-attr]
+                    return None
+                seconds |= words
+                if spec.get("OP") in (None, "+"):  # type: ignore[union-attr]
+                    break
+            else:
+                return None  # the pattern may end after its first token
+            if firsts is None:
+                return None
+            pairs.update((a, b) for a in firsts for b in seconds)
+        return frozenset(pairs)
 
     def find_text(self, text: str) -> list[Match]:
         """Phrase matches in raw text (token entries are skipped): for baselines and fast paths."""

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
 from convmaint.detect.base import Detector, Mode, register_detector, units
-from convmaint.lexicon import Entry, LexiconSet, Match, Matcher
+from convmaint.lexicon import LexiconSet, Match, Matcher
 from convmaint.model import Conversation, Move, Turn
 from convmaint.nlp.base import ParsedTurn
 
@@ -242,9 +241,7 @@ class GroundingDetector(Detector):
         self._frames = Matcher(e for e in frame_entries if e.match == "phrase")
         self._frames_tokens = Matcher(e for e in frame_entries if e.match == "token")
         # Cheap necessary conditions for a match, to skip hopeless searches.
-        self._ack_token_pairs = _token_pairs(self._ack_tokens.entries)
-        self._reform_starts = _PhraseStarts(self._reform.entries)
-        self._closing_starts = _PhraseStarts(e for e in self._frames.entries if e.label == "closing")
+        self._closing = Matcher(e for e in self._frames.entries if e.label == "closing")
         self.question_reach = question_reach
         self._excluded_kinds = frozenset(k for k, on in (("agreement", count_agreements),
                                                          ("assessment", count_assessments)) if not on)
@@ -393,7 +390,7 @@ class GroundingDetector(Detector):
         if len(u.words) <= self.max_ack_words:
             i, j = p.tokens_in(u.start, u.end)
             # a token pattern can only match where two tokens in a row are ones it can start with
-            pairs = self._ack_token_pairs
+            pairs = self._ack_tokens.token_pairs
             if pairs is None or not pairs.isdisjoint(zip(p.lower[i:j], p.lower[i + 1:j])):
                 found = self._ack_tokens.find(p, u.start, u.end)
                 if found:
@@ -754,7 +751,7 @@ class GroundingDetector(Detector):
         if k >= len(u.words):
             return None
         lead_char = p.starts[u.words[k]]
-        if not self._reform_starts.may_match(p.text, u.start, u.end, lead_char):
+        if not self._reform.may_match(p.text, u.start, u.end, lead_char):
             return None  # no frame can start before the first real word
         frames = [m for m in self._reform.find(p, u.start, u.end) if u.start <= m.start <= lead_char]
         if not frames:
@@ -869,7 +866,7 @@ class _Closings:
         found = self.found[t]
         if found is None:
             p = self.parsed[t]
-            found = self.det._closing_starts.may_match(p.text) and bool(self.det._frames_of(p, "closing"))
+            found = self.det._closing.may_match(p.text) and bool(self.det._frames_of(p, "closing"))
             self.found[t] = found
         return found
 
@@ -964,79 +961,3 @@ def _cover(p: ParsedTurn, words: Sequence[int], matches: Sequence[Match]) -> lis
 def _position(m: Match) -> tuple[int, int]:
     """Sort key of matches: by start, longer first (as ``Matcher.find`` sorts)."""
     return m.start, -m.end
-
-
-class _PhraseStarts:
-    """A cheap necessary condition for a phrase match: where the first two words of a phrase start.
-
-    ``Matcher`` finds a phrase case-insensitively, where no word character, apostrophe or
-    hyphen precedes it, with either apostrophe for ``'`` and any run of white space for a space;
-    so its first words match there alike (for ASCII phrases; with another phrase or a token
-    entry, every place may match).
-    """
-
-    def __init__(self, entries: Iterable[Entry]) -> None:
-        heads: set[tuple[str, ...]] = set()
-        self._first: re.Pattern[str] | None = None
-        for e in entries:
-            if e.match != "phrase" or not isinstance(e.pattern, str) or not e.pattern.isascii() or not e.pattern.split():
-                return
-            heads.add(tuple(e.pattern.lower().split()[:2]))
-        firsts = {h[0] for h in heads}
-        self._longest = max(map(len, firsts), default=0)
-        self._first = re.compile(r"(?<![\w'\u2019-])(?:" + "|".join(map(_phrase_regex, sorted(firsts))) + ")",
-                                 re.IGNORECASE)
-        self._head = re.compile("|".join(r"\s+".join(map(_phrase_regex, h)) for h in sorted(heads)), re.IGNORECASE)
-
-    def may_match(self, text: str, start: int = 0, end: int | None = None, last: int | None = None) -> bool:
-        """Whether a phrase can match in ``text[start:end]`` (starting at or before ``last``)."""
-        if self._first is None:
-            return True
-        end = len(text) if end is None else end
-        # a first word starting by ``last`` ends by ``last + longest``
-        bound = end if last is None else min(end, last + self._longest)
-        while (m := self._first.search(text, start, bound)) is not None and (last is None or m.start() <= last):
-            if self._head.match(text, m.start(), end):
-                return True
-            start = m.start() + 1
-        return False
-
-
-def _phrase_regex(word: str) -> str:
-    """A word of a phrase as ``Matcher`` finds it (either apostrophe for ``'``)."""
-    return "".join("['\u2019]" if ch == "'" else re.escape(ch) for ch in word)
-
-
-def _token_pairs(entries: Iterable[Entry]) -> frozenset[tuple[str, str]] | None:
-    """The lower-case first two tokens token-pattern entries can match; None where a pattern can
-    match one token only, or any token first or second."""
-    pairs: set[tuple[str, str]] = set()
-    for e in entries:
-        specs = e.pattern
-        if not specs or specs[0].get("OP") is not None:
-            return None
-        firsts = _lower_words(specs[0])
-        seconds: set[str] = set()
-        for spec in specs[1:]:  # the second token is the first that a later token spec takes
-            words = _lower_words(spec)
-            if words is None or spec.get("OP") == "!":
-                return None
-            seconds |= words
-            if spec.get("OP") in (None, "+"):
-                break
-        else:
-            return None  # the pattern may end after its first token
-        if firsts is None:
-            return None
-        pairs.update((a, b) for a in firsts for b in seconds)
-    return frozenset(pairs)
-
-
-def _lower_words(spec: Mapping[str, Any]) -> set[str] | None:
-    """The lower-case words a token spec can match (None: any)."""
-    want = spec.get("LOWER")
-    if isinstance(want, str):
-        return {want}
-    if isinstance(want, Mapping) and "IN" in want:
-        return set(want["IN"])
-    return None

@@ -361,11 +361,9 @@ _PREFILTER_TEXTS = [
 ]
 
 
-def test_phrase_starts_is_a_necessary_condition_for_a_match(lexicons):
-    from convmaint.detect.grounding import _PhraseStarts
-
+def test_may_match_is_a_necessary_condition_for_a_match(lexicons):
     det = GroundingDetector(lexicons=lexicons, mode="fast")
-    closing = _PhraseStarts(e for e in det._frames.entries if e.label == "closing")
+    closing = det._closing
     for text in _PREFILTER_TEXTS:
         p = _fast_parse(text)
         for s in range(len(text) + 1):
@@ -373,30 +371,30 @@ def test_phrase_starts_is_a_necessary_condition_for_a_match(lexicons):
                 found = det._reform.find(p, s, e)
                 for last in range(s, e + 1):
                     if any(m.start <= last for m in found):
-                        assert det._reform_starts.may_match(text, s, e, last), (text, s, e, last)
+                        assert det._reform.may_match(text, s, e, last), (text, s, e, last)
         if any(m.label == "closing" for m in det._frames.find(p)):
             assert closing.may_match(text), text
     # and it does filter: no frame's first word before "I think", no frame's first two words in "so I"
-    assert not det._reform_starts.may_match("Well I think so, you know.", 0, 26, 5)
-    assert not det._reform_starts.may_match("So I think we should go.", 0, 24, 3)
-    assert det._reform_starts.may_match("So  you think we should go.", 0, 27, 4)
+    assert not det._reform.may_match("Well I think so, you know.", 0, 26, 5)
+    assert not det._reform.may_match("So I think we should go.", 0, 24, 3)
+    assert det._reform.may_match("So  you think we should go.", 0, 27, 4)
     assert not closing.may_match("Sounds great, thanks a lot. Have you seen it?")
 
 
 def test_token_pairs_is_a_necessary_condition_for_a_match(lexicons):
-    from convmaint.detect.grounding import _token_pairs
+    from convmaint.lexicon import Entry, Matcher
 
     det = GroundingDetector(lexicons=lexicons, mode="fast")
-    pairs = det._ack_token_pairs
+    pairs = det._ack_tokens.token_pairs
     assert pairs and ("did", "you") in pairs and ("you", "did") in pairs
     for text in _PREFILTER_TEXTS:
         p = _fast_parse(text)
         if det._ack_tokens.find(p):
             assert not pairs.isdisjoint(zip(p.lower, p.lower[1:])), text
     # a pattern that can end after its first token, or start anywhere, gives no condition
-    one = [type("E", (), {"pattern": ({"LOWER": "a"}, {"LOWER": "b", "OP": "?"})})()]
-    anywhere = [type("E", (), {"pattern": ({"LOWER": "a", "OP": "?"}, {"LOWER": "b"})})()]
-    assert _token_pairs(one) is None and _token_pairs(anywhere) is None
+    one = Entry(pattern=({"LOWER": "a"}, {"LOWER": "b", "OP": "?"}), label="x", match="token", lexicon="t")
+    anywhere = Entry(pattern=({"LOWER": "a", "OP": "?"}, {"LOWER": "b"}), label="x", match="token", lexicon="t")
+    assert Matcher([one]).token_pairs is None and Matcher([anywhere]).token_pairs is None
 
 
 def test_cover_is_containment_in_some_match():
