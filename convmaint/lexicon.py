@@ -455,6 +455,51 @@ class Matcher:
             pairs.update((a, b) for a in firsts for b in seconds)
         return frozenset(pairs)
 
+    def may_match_tokens(self, parsed: Any) -> bool:
+        """A cheap necessary condition for a token-entry match anywhere in the turn: some pattern
+        has all its anchor words (see :attr:`_anchors`) in place. Always True when a pattern has
+        no anchor word."""
+        anchors = self._anchors
+        if anchors is None:
+            return True
+        for pattern in anchors:
+            if any(allowed.isdisjoint(parsed.lower if key == "LOWER" else parsed.words) for _, key, allowed in pattern):
+                continue  # a word the pattern needs is not in the turn at all
+            starts: set[int] | None = None
+            for k, key, allowed in pattern:
+                column = parsed.lower if key == "LOWER" else parsed.words
+                here = {t - k for t, w in enumerate(column) if w in allowed}
+                starts = here if starts is None else starts & here
+                if not starts:
+                    break
+            if starts:
+                return True
+        return False
+
+    @cached_property
+    def _anchors(self) -> list[list[tuple[int, str, frozenset[str]]]] | None:
+        """For each token entry, the words it requires at fixed offsets from its first token:
+        ``(offset, "LOWER" or "TEXT", allowed)`` for each exact or ``IN`` word test before the first
+        spec that may match a varying number of tokens (None when some entry has none)."""
+        out = []
+        for e in self._token:
+            anchors = []
+            for k, spec in enumerate(e.pattern):  # type: ignore[arg-type]
+                if spec.get("OP") is not None:  # "!" is fixed-width but excludes; "?", "*", "+" vary
+                    if spec.get("OP") != "!":
+                        break
+                    continue
+                for key in ("LOWER", "TEXT"):
+                    want = spec.get(key)
+                    if isinstance(want, str):
+                        anchors.append((k, key, frozenset({want})))
+                    elif isinstance(want, Mapping) and "IN" in want:
+                        anchors.append((k, key, frozenset(want["IN"])))
+            if not anchors:
+                return None
+            out.append(anchors)
+        return out
+
     def find_text(self, text: str) -> list[Match]:
         """Phrase matches in raw text (token entries are skipped): for baselines and fast paths."""
         if self._regex is None:

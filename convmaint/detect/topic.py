@@ -353,48 +353,6 @@ def _add_by_owner(rows: Any, owners: Sequence[int], n: int) -> Any:
     return out
 
 
-def _anchors(pattern: Sequence[Mapping[str, Any]]) -> list[tuple[int, str, frozenset[str]]]:
-    """The words a token pattern requires at fixed offsets from its first token.
-
-    ``(offset, "LOWER" or "TEXT", allowed)`` for each exact or ``IN`` word test before the first
-    spec that may match a varying number of tokens.
-    """
-    out = []
-    for k, spec in enumerate(pattern):
-        if spec.get("OP") is not None:  # "!" is fixed-width but excludes; "?", "*", "+" vary
-            if spec.get("OP") != "!":
-                break
-            continue
-        for key in ("LOWER", "TEXT"):
-            want = spec.get(key)
-            if isinstance(want, str):
-                out.append((k, key, frozenset({want})))
-            elif isinstance(want, Mapping) and "IN" in want:
-                out.append((k, key, frozenset(want["IN"])))
-    return out
-
-
-def _may_match(anchors: list[list[tuple[int, str, frozenset[str]]]], p: ParsedTurn) -> bool:
-    """Whether some token pattern has all its anchor words in place somewhere in the turn.
-
-    A necessary condition for the pattern to match anywhere in the turn (the Matcher tests LOWER
-    against ``p.lower`` and TEXT against ``p.words``, token by token).
-    """
-    for pattern in anchors:
-        if any(allowed.isdisjoint(p.lower if key == "LOWER" else p.words) for _, key, allowed in pattern):
-            continue  # a word the pattern needs is not in the turn at all
-        starts: set[int] | None = None
-        for k, key, allowed in pattern:
-            column = p.lower if key == "LOWER" else p.words
-            here = {t - k for t, w in enumerate(column) if w in allowed}
-            starts = here if starts is None else starts & here
-            if not starts:
-                break
-        if starts:
-            return True
-    return False
-
-
 def _content_word(lemma: str, pos: str | None = None) -> str:
     """The content word a token with this lemma (and, in full mode, POS) counts as, or ""."""
     if not _WORD_RE.match(lemma) or lemma in _STOP:
@@ -641,9 +599,6 @@ class TopicDetector(Detector):
         self._matcher = Matcher([e for e in entries if e.match == "phrase"]) if entries else None
         token_entries = [e for e in entries if e.match == "token"]
         self._token_matcher = Matcher(token_entries) if token_entries else None
-        # What each token pattern needs at fixed offsets from its first token (None: can't tell).
-        anchors = [_anchors(e.pattern) for e in token_entries]  # type: ignore[arg-type]
-        self._token_anchors = None if any(not a for a in anchors) else anchors
         self._vectors = _Vectors(similarity)
         self._content_memo: dict[bool, dict[Any, str]] = {False: {}, True: {}}
 
@@ -684,7 +639,7 @@ class TopicDetector(Detector):
                 inside = [m for m in matches if m.start >= s and m.end <= e]
                 if self._token_matcher is not None and text.find("?", s, e) >= 0:
                     if token_cues is None:
-                        token_cues = self._token_anchors is None or _may_match(self._token_anchors, p)
+                        token_cues = self._token_matcher.may_match_tokens(p)
                     if token_cues:
                         inside += self._token_matcher.find(p, s, e)
                 self._position(p, u, inside, words)

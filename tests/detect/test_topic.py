@@ -338,18 +338,16 @@ def test_pooling_units_into_turns_adds_them_in_order():
 
 
 def test_token_patterns_are_only_skipped_where_they_cannot_match(lexicons):
-    from convmaint.detect.topic import _may_match
-
     det = TopicDetector(lexicons=lexicons, mode="fast", similarity="lexical")
-    assert det._token_anchors  # the bare "…, you?" patterns need "you" (or "u") right before "?"
+    assert det._token_matcher._anchors  # the bare "…, you?" patterns need "you" (or "u") right before "?"
     texts = ["I'm good, you?", "and u ?", "Yourself?", "you know?", "you? me?", "what about you?", "you are?",
              "really?", "?", "you", "are you sure?", "thank you . ?"]
     for text in texts:
         p = _fast_parse(text)
-        assert _may_match(det._token_anchors, p) or not det._token_matcher.find(p), text
+        assert det._token_matcher.may_match_tokens(p) or not det._token_matcher.find(p), text
     conv = ["how was the trip?", "long. good though, you?", "fine. what about you?", "ok you?"]
     fast = _run(lexicons, None, conv)
-    det._token_anchors = None  # no prefilter: every unit with a "?" is matched
+    det._token_matcher._anchors = None  # no prefilter: every unit with a "?" is matched
     assert det.detect(_conv(conv), [_fast_parse(t) for t in conv]) == fast
 
 
