@@ -229,7 +229,6 @@ class RepairDetector(Detector):
         self._parenthetical = frozenset(e.pattern for e in words if e.label == "parenthetical")
         self._subordinators = frozenset(e.pattern for e in words if e.label == "subordinator")
         self._found: dict[tuple[int, int, int], Any] = {}
-        self._spans_cache: dict[tuple[int, int], tuple[Any, ...]] = {}
         self._after_question = False
 
     def config(self) -> dict[str, Any]:
@@ -244,7 +243,6 @@ class RepairDetector(Detector):
         last_by: dict[str, int] = {}
         turns = conv.turns
         self._found: dict[tuple[int, int, int], Any] = {}  # matcher results per turn and unit, for this call
-        self._spans_cache = {}  # units per turn, for this call
         for turn, p in zip(turns, parsed):
             asked = turn.index > 0 and turns[turn.index - 1].speaker != turn.speaker and "?" in turns[turn.index - 1].text[-3:]
             moves.extend(self._self_repairs(turn, p, asked))
@@ -283,19 +281,15 @@ class RepairDetector(Detector):
 
     # ------------------------------------------------------------------------- helpers across turns
 
-    def _turn_units(self, turn: Turn, p: ParsedTurn) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """The turn's units (see :func:`~convmaint.detect.base.units`), and those without empty ones (at
-        least one); cached per call, as several rules read them."""
-        key = (id(turn), id(p))
-        hit = self._spans_cache.get(key)
-        if hit is None:
-            raw = units(turn, p)
-            # the entry holds the turn and its parse, so that their ids are not reused while it is cached
-            hit = self._spans_cache[key] = (raw, [(s, e) for s, e in raw if e > s] or [(0, len(turn.text))], turn, p)
-        return hit[0], hit[1]
+    @staticmethod
+    def _turn_units(turn: Turn, p: ParsedTurn) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The turn's units (see :func:`~convmaint.detect.base.units`, itself computed once per
+        turn), and those without empty ones (at least one)."""
+        raw = units(turn, p)
+        return raw, [(s, e) for s, e in raw if e > s] or [(0, len(turn.text))]
 
     def _spans(self, turn: Turn, p: ParsedTurn) -> list[tuple[int, int]]:
-        """The turn's non-empty units (callers must not change the cached list)."""
+        """The turn's non-empty units."""
         return self._turn_units(turn, p)[1]
 
     @staticmethod
