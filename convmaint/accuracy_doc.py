@@ -1,14 +1,15 @@
-"""Regenerate docs/accuracy.md: every detector scored on every gold corpus, full and fast mode.
+"""Regenerate docs/accuracy.md: every detector scored on every gold corpus, in full, lite and fast mode.
 
 Run from the repository root::
 
     python -m convmaint.accuracy_doc --data ../shared/data --out docs/accuracy.md
 
 It evaluates SwDA, MRDA and TIAGE (the development portions in ``--data``) and the hand-labelled
-written-chat gold bundled in ``corpora/gold-heldout`` and ``corpora/gold``, each in full and fast
-mode, and writes the tables with the targets, the baselines of the same run, and the provenance.
+written-chat gold bundled in ``corpora/gold-heldout`` and ``corpora/gold``, each in full, lite and
+fast mode, and writes the tables with the targets, the baselines of the same run, and the provenance.
 The JSON reports go beside the Markdown (``docs/accuracy/*.json``) so that the numbers can be
-checked and diffed; ``--corpora mrda`` re-evaluates one corpus and takes the others from there.
+checked and diffed; ``--corpora mrda`` re-evaluates one corpus and ``--modes fast`` one mode, and
+the others are taken from there.
 """
 
 from __future__ import annotations
@@ -34,14 +35,16 @@ TARGETS: dict[tuple[str, str], float] = {
 
 
 ORDER = ("swda", "mrda", "tiage", "heldout", "native")
+MODES = ("full", "lite", "fast")
 
 
 def _f(x: Any) -> str:
     return "–" if x is None else f"{x:.3f}"
 
 
-def _rows(full: dict[str, Any], fast: dict[str, Any] | None) -> list[str]:
-    """Table rows from two saved reports (``EvalReport.to_dict()``)."""
+def _rows(full: dict[str, Any], lite: dict[str, Any] | None, fast: dict[str, Any] | None) -> list[str]:
+    """Table rows from the saved reports (``EvalReport.to_dict()``) of the three modes."""
+    lite_by = {lab: v["system"] for lab, v in (lite or {}).get("labels", {}).items()}
     fast_by = {lab: v["system"] for lab, v in (fast or {}).get("labels", {}).items()}
     out = []
     for label, v in full["labels"].items():
@@ -50,7 +53,8 @@ def _rows(full: dict[str, Any], fast: dict[str, Any] | None) -> list[str]:
         met = "" if tgt is None or s["f1"] is None else (" ✓" if s["f1"] >= tgt else " ✗")
         out.append(
             f"| {label} | {s['gold']} | {s['predicted']} | {_f(s['precision'])} | {_f(s['recall'])} | **{_f(s['f1'])}**"
-            f" | {_f(fast_by.get(label, {}).get('f1'))} | {_f(b.get('cue-list', {}).get('f1'))}"
+            f" | {_f(lite_by.get(label, {}).get('f1'))} | {_f(fast_by.get(label, {}).get('f1'))}"
+            f" | {_f(b.get('cue-list', {}).get('f1'))}"
             f" | {_f(b['all-positive']['f1'])} | {_f(b.get('texttiling', {}).get('f1'))} | {_f(s['base_rate'])}"
             f" | {'' if tgt is None else f'{tgt:.2f}'}{met} |")
     return out
@@ -73,28 +77,30 @@ def main(argv: list[str] | None = None) -> None:
     json_dir.mkdir(parents=True, exist_ok=True)
     sections = []
     prov: dict[str, Any] = {}
+    fast_prov: dict[str, Any] = {}
     for corpus in ORDER:
         src = sources[corpus]
-        saved = {m: json_dir / f"{corpus}-{m}.json" for m in ("full", "fast")}
+        saved = {m: json_dir / f"{corpus}-{m}.json" for m in MODES}
         if corpus in a.corpora:
             if not src.exists():
                 sections.append(f"## {corpus}\n\nNot evaluated: {src} is absent.\n")
                 continue
             kind = "native" if corpus == "heldout" else corpus
-            t0 = time.time()
-            full_rep = evaluate_corpus([str(src)], corpus=kind, limit=a.limit, n_errors=0)
-            seconds = time.time() - t0
-            fast_rep = evaluate_corpus([str(src)], corpus=kind, mode="fast", limit=a.limit)
-            for m, rep in (("full", full_rep), ("fast", fast_rep)):
+            for m in MODES:
+                if m not in a.modes:
+                    continue
+                t0 = time.time()
+                rep = evaluate_corpus([str(src)], corpus=kind, mode=m, limit=a.limit, n_errors=0)
                 d = rep.to_dict()
-                d["seconds"] = round(seconds) if m == "full" else None
+                d["seconds"] = round(time.time() - t0, 1)
                 d["source"] = str(src)
                 saved[m].write_text(json.dumps(d, indent=1) + "\n", encoding="utf-8")
-        elif not saved["full"].exists():
+        if not saved["full"].exists():
             continue  # neither evaluated now nor before
-        full = json.loads(saved["full"].read_text(encoding="utf-8"))
-        fast = json.loads(saved["fast"].read_text(encoding="utf-8")) if saved["fast"].exists() else None
+        reps = {m: json.loads(saved[m].read_text(encoding="utf-8")) if saved[m].exists() else None for m in MODES}
+        full, lite, fast = reps["full"], reps["lite"], reps["fast"]
         prov = full.get("provenance", prov)
+        fast_prov = (fast or {}).get("provenance", fast_prov)
         unit = {"swda": "SwDA utterance (slash unit, `+` continuations merged)", "mrda": "MRDA dialogue-act segment",
                 "tiage": "TIAGE turn (first turns included as negatives)", "native": "turn", "heldout": "turn"}[corpus]
         title = {"swda": "SwDA (Switchboard, telephone speech)", "mrda": "MRDA (ICSI meetings)",
@@ -106,11 +112,13 @@ def main(argv: list[str] | None = None) -> None:
             "",
             f"{full['conversations']} conversations, {full['units']} units ({unit}).",
             "",
-            f"Source `{full.get('source', src)}`; full mode took {full.get('seconds', '?')} s.",
+            f"Source `{full.get('source', src)}`; the evaluation took "
+            + ", ".join(f"{(r or {}).get('seconds', '?')} s in {m} mode" for m, r in reps.items()) + ".",
             "",
-            "| label | gold | predicted | P | R | F1 | F1 fast | F1 cue-list | F1 all-positive | F1 TextTiling | base rate | target |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-            *_rows(full, fast),
+            ("| label | gold | predicted | P | R | F1 | F1 lite | F1 fast | F1 cue-list | F1 all-positive | F1 TextTiling"
+             " | base rate | target |"),
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            *_rows(full, lite, fast),
             "",
         ]))
     head = [
@@ -127,12 +135,15 @@ def main(argv: list[str] | None = None) -> None:
         "positive when a gold move of the label overlaps it and predicted when a detected move does. Baselines run in",
         "the same pass: *all-positive* predicts every unit; *cue-list* is a one-screen regex list per label",
         "(`convmaint/evaluate.py`); *TextTiling* is lexical cohesion with depth scores (Hearst 1997) for `topic.shift`.",
-        "*F1 fast* is the same detector in `--mode fast` (tokenizer, matchers and lexical cohesion only).",
+        "P, R and F1 are full mode's. *F1 lite* is the same detectors in `--mode lite` (tokens and sentences, no parse);",
+        "*F1 fast* is the scan detectors of `--mode fast` (a regex tokenizer, matchers and lexical cohesion only;",
+        "`convmaint/detect/fast/`), built for first passes over very large corpora (docs/performance.md).",
         "Targets are those set for the project; ✓ met, ✗ not met. The data are the development portions; the",
         "detectors were developed on them with held-out halves checked (see the notes below), and are expected,",
         "not guaranteed, to score similarly on held-out portions.",
         "",
-        f"convmaint {prov.get('convmaint', '')}; detectors {', '.join(prov.get('detectors', {}))}; "
+        f"convmaint {prov.get('convmaint', '')}; detectors {', '.join(prov.get('detectors', {}))}"
+        + (f" (fast mode: {', '.join(fast_prov.get('detectors', {}))})" if fast_prov else "") + "; "
         f"backend {prov.get('backend', {}).get('model', '')} {prov.get('backend', {}).get('model_version', '')} "
         f"({', '.join(prov.get('backend', {}).get('components', []))}).",
         "",

@@ -102,13 +102,14 @@ def process_conversation(conv: Conversation, moves: Sequence[Move]) -> _ConvResu
     counts = _turn_counts(conv, moves)
     g = move_graph(conv, moves)
     measures = flat_measures(g)
-    roles = [t.role.value for t in conv.turns]
+    roles = [t.role._value_ for t in conv.turns]  # (_value_: .value is a slow descriptor)
     conv_row = {
         "corpus": corpus, "conversation": conv.id, "source": conv.source or "", "format": str(conv.metadata.get("format", "")),
         "turns": len(conv.turns), "words": conv.n_words, "speakers": len(conv.speakers),
         "human_turns": roles.count("human"), "model_turns": roles.count("model"), "unknown_turns": roles.count("unknown"),
         "moves": len(moves),
-        **({k: sum(c[k] for c in counts) for k in counts[0]} if counts else {}),
+        # (every turn's counts have the same keys in the same order: sum them column by column)
+        **(dict(zip(counts[0], map(sum, zip(*[c.values() for c in counts])))) if counts else {}),
         **{f"graph_{k}": v for k, v in measures.items()},
     }
     return _ConvResult(corpus, conv.id, turn_rows(conv, moves, counts), move_rows(conv, moves), conv_row,
@@ -383,8 +384,10 @@ def analyze(
         write_table,
     )
 
-    if mode not in ("full", "fast"):
-        raise ConfigError(f"unknown mode {mode!r}; expected full or fast")
+    from convmaint.detect.base import MODES
+
+    if mode not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     in_paths = [Path(p) for p in paths] if paths else default_inputs()
     out_dir = Path(out)
     tables_dir = out_dir / "tables"

@@ -188,24 +188,20 @@ def move_graph(conv: Conversation, moves: Sequence[Move] | None = None) -> nx.Mu
     per_turn: dict[int, list[Move]] = defaultdict(list)
     for m in ordered:
         per_turn[m.turn].append(m)
+    empty: list[Move] = []
+    nodes = []
     for t in conv.turns:
-        ms = per_turn.get(t.index, [])
-        labels = tuple(sorted({m.label for m in ms}))
-        g.add_node(
-            t.index,
-            index=t.index,
-            id=t.id,
-            speaker=t.speaker,
-            role=t.role.value,
-            words=t.n_words,
-            labels=labels,
-            labels_str=";".join(labels),
-            n_moves=len(ms),
-            n_self_repairs=sum(m.label == "repair.self" for m in ms),
-        )
-    for i in range(len(conv.turns) - 1):
-        g.add_edge(i, i + 1, key="next", type="next", label="", detector="", cue="", distance=-1,
-                   inferred=False, fallback=False, score=1.0, n_moves=0)
+        ms = per_turn.get(t.index, empty)
+        labels = tuple(sorted({m.label for m in ms})) if ms else ()
+        nodes.append((t.index, {
+            "index": t.index, "id": t.id, "speaker": t.speaker, "role": t.role._value_, "words": t.n_words,
+            "labels": labels, "labels_str": ";".join(labels), "n_moves": len(ms),
+            "n_self_repairs": sum(m.label == "repair.self" for m in ms),
+        }))
+    g.add_nodes_from(nodes)
+    g.add_edges_from((i, i + 1, "next", {"type": "next", "label": "", "detector": "", "cue": "", "distance": -1,
+                                         "inferred": False, "fallback": False, "score": 1.0, "n_moves": 0})
+                     for i in range(len(conv.turns) - 1))
 
     # Requests first: a completion's trouble source is its request's target.
     requests: dict[tuple[int, int], Move] = {}
@@ -389,10 +385,11 @@ def graph_measures(g: nx.MultiDiGraph, *, k: int = ANSWER_WINDOW) -> dict[str, A
     """
     if k < 1:
         raise ConfigError(f"answer window k={k}; expected an int >= 1")
-    nodes = sorted(g.nodes)
-    speaker = {n: g.nodes[n]["speaker"] for n in nodes}
-    role = {n: str(g.nodes[n]["role"]) for n in nodes}
-    labels = {n: set(g.nodes[n].get("labels", ())) for n in nodes}
+    data = dict(g.nodes(data=True))
+    nodes = sorted(data)
+    speaker = {n: data[n]["speaker"] for n in nodes}
+    role = {n: str(data[n]["role"]) for n in nodes}
+    labels = {n: set(data[n].get("labels", ())) for n in nodes}
     edges = sorted((u, v, key, d) for u, v, key, d in g.edges(keys=True, data=True))
 
     def next_by(who: str, after: int) -> int | None:

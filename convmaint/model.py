@@ -149,6 +149,8 @@ class Turn:
     reply_to: str | None = None
     segments: tuple[Segment, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=FrozenDict)
+    # The word count, computed on first use (analyze asks for it three times per turn).
+    _n_words: int = field(default=-1, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.role, Role):
@@ -163,7 +165,11 @@ class Turn:
     @property
     def n_words(self) -> int:
         """Whitespace word count: a tokenizer-independent size for rates per 1,000 words."""
-        return len(self.text.split())
+        n = getattr(self, "_n_words", -1)  # absent on turns pickled by older versions
+        if n < 0:
+            n = len(self.text.split())
+            object.__setattr__(self, "_n_words", n)
+        return n
 
 
 @dataclass(frozen=True, slots=True)

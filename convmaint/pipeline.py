@@ -47,7 +47,15 @@ class Annotator:
         requires: set[str] = {"tokens"}
         for d in dets:
             requires |= d.requirements()
-        be = load_backend(backend, requires=requires, model=model)
+        if mode == "fast":
+            # Fast mode always tokenizes with regular expressions (cheaper than a cache lookup, so
+            # its parses are never cached); --backend and --model apply to full and lite mode.
+            from convmaint.nlp.regex_backend import RegexBackend
+
+            be: Backend = RegexBackend(requires=requires, model=model)
+            cache = None
+        else:
+            be = load_backend(backend, requires=requires, model=model)
         if cache:
             from convmaint.nlp.cache import CachedBackend
 

@@ -52,13 +52,23 @@ def move_rows(conv: Conversation, moves: Sequence[Move]) -> list[dict[str, Any]]
         t = conv.turns[m.turn]
         rows.append({
             "corpus": corpus, "conversation": conv.id, "turn": m.turn, "speaker": t.speaker,
-            "role": t.role.value, "label": m.label, "family": m.family, "start": m.start, "end": m.end,
+            "role": t.role._value_, "label": m.label, "family": m.family, "start": m.start, "end": m.end,
             "text": t.text[m.start:m.end], "cue": m.cue, "target": m.target,
-            "target_role": conv.turns[m.target].role.value if m.target is not None and m.target < len(conv.turns) else None,
+            "target_role": conv.turns[m.target].role._value_ if m.target is not None and m.target < len(conv.turns) else None,
             "detector": m.detector, "score": float(m.score),
-            "attributes": json.dumps(thaw(m.attributes), sort_keys=True, ensure_ascii=False),
+            "attributes": _attributes_json(m.attributes),
         })
     return rows
+
+
+def _attributes_json(attributes: Any) -> str:
+    """A move's attributes as sorted JSON (frozen mappings and tuples serialise as dicts and lists)."""
+    if not attributes:
+        return "{}"
+    try:
+        return json.dumps(attributes, sort_keys=True, ensure_ascii=False)
+    except TypeError:  # something JSON does not know (an Enum that is not a str): thaw it first
+        return json.dumps(thaw(attributes), sort_keys=True, ensure_ascii=False)
 
 
 def moves_table(items: Iterable[tuple[Conversation, Sequence[Move]]]) -> pl.DataFrame:
@@ -79,7 +89,7 @@ def _turn_counts(conv: Conversation, moves: Sequence[Move]) -> list[dict[str, in
 def turn_rows(conv: Conversation, moves: Sequence[Move], counts: list[dict[str, int]] | None = None) -> list[dict[str, Any]]:
     """The ``turns`` table rows of one conversation (``counts`` from :func:`_turn_counts` if at hand)."""
     corpus = _corpus(conv)
-    return [{"corpus": corpus, "conversation": conv.id, "turn": t.index, "speaker": t.speaker, "role": t.role.value,
+    return [{"corpus": corpus, "conversation": conv.id, "turn": t.index, "speaker": t.speaker, "role": t.role._value_,
              "words": t.n_words, "chars": len(t.text), **c}
             for t, c in zip(conv.turns, counts if counts is not None else _turn_counts(conv, moves))]
 

@@ -137,3 +137,43 @@ def test_bundled_phrase_trie_matches_like_a_flat_alternation():
     text = ("Uh-huh, you know what? I mean, I’m not sure... oh well, anyway, by the way, sorry, I meant the OTHER "
             "file -- no, wait, what do you mean? Mm-hmm. Got it, thanks! So, what about you? Let's move on.")
     assert [(m.start(), m.end()) for m in matcher._regex.finditer(text)] == [(m.start(), m.end()) for m in flat.finditer(text)]
+
+
+def test_validated_lexicons_are_cached_per_file_content(tmp_path, monkeypatch):
+    import convmaint.lexicon as lexicon
+
+    monkeypatch.setenv("CONVMAINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(lexicon, "_LOADED", {})
+    f = _lex(tmp_path, "[[entries]]\npattern = \"I mean\"\nlabel = \"editing_term\"\n")
+    parsed = []
+    real = lexicon._parse_lexicon
+    monkeypatch.setattr(lexicon, "_parse_lexicon", lambda *a: parsed.append(a[0]) or real(*a))
+    first = load_lexicon(f)
+    assert parsed == [f] and len(list((tmp_path / "cache" / "lexicons").glob("*.pickle"))) == 1
+    # The same bytes again: from this process's memo, then (a fresh process) from the cache folder.
+    assert load_lexicon(f) is first and parsed == [f]
+    monkeypatch.setattr(lexicon, "_LOADED", {})
+    again = load_lexicon(f)
+    assert again == first and again.sha256 == first.sha256 and parsed == [f]
+    # Changed content is parsed (and validated) anew.
+    f.write_text(f.read_text(encoding="utf-8").replace("I mean", "you know"), encoding="utf-8")
+    changed = load_lexicon(f)
+    assert changed.entries[0].pattern == "you know" and parsed == [f, f]
+    # A damaged cache file is only a miss; invalid content still raises even when cached before.
+    monkeypatch.setattr(lexicon, "_LOADED", {})
+    for c in (tmp_path / "cache" / "lexicons").glob("*.pickle"):
+        c.write_bytes(b"not a pickle")
+    assert load_lexicon(f) == changed and len(parsed) == 3
+    f.write_text("[lexicon]\nid = \"x\"\n", encoding="utf-8")
+    with pytest.raises(LexiconError):
+        load_lexicon(f)
+
+
+def test_lexicon_cache_can_be_disabled(tmp_path, monkeypatch):
+    import convmaint.lexicon as lexicon
+
+    monkeypatch.setenv("CONVMAINT_CACHE_DIR", "")
+    assert lexicon.cache_dir() is None
+    monkeypatch.setattr(lexicon, "_LOADED", {})
+    f = _lex(tmp_path, "[[entries]]\npattern = \"I mean\"\nlabel = \"editing_term\"\n")
+    assert load_lexicon(f).entries[0].pattern == "I mean"

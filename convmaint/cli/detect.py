@@ -17,6 +17,7 @@ from convmaint.cli.common import (
 
 class Mode(str, enum.Enum):
     full = "full"
+    lite = "lite"
     fast = "fast"
 
 
@@ -26,7 +27,9 @@ class Backend(str, enum.Enum):
 
 
 DetectorsOpt = Annotated[list[str] | None, typer.Option("--detector", "-d", help="Detector (family or versioned name); repeatable; default all.")]
-ModeOpt = Annotated[Mode, typer.Option("--mode", help="full: parse-based; fast: tokens, matchers and lexical cohesion only.")]
+ModeOpt = Annotated[Mode, typer.Option("--mode", help="full: parse-based detectors on a spaCy/stanza parse; lite: the same detectors on "
+                                                          "tokens and sentences; fast: scan detectors on a regex tokenizer (tokenizer, matchers "
+                                                          "and lexical cohesion only; see docs/accuracy.md).")]
 BackendOpt = Annotated[Backend, typer.Option("--backend", help="NLP backend.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="spaCy package or path; stanza model folder.")]
 

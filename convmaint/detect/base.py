@@ -13,10 +13,16 @@ from convmaint.nlp.base import ParsedTurn, trim_span
 
 __all__ = ["Detector", "Mode", "detector_classes", "make_detectors", "register_detector", "units"]
 
-Mode = Literal["full", "fast"]
+Mode = Literal["full", "lite", "fast"]
 
-#: Built-in detector modules, one per move family, imported on first use.
-_BUILTIN_MODULES = ("clarification", "repair", "grounding", "topic")
+#: The modes, from the most accurate to the fastest: ``full`` runs the parse-based detectors on a
+#: spaCy (or stanza) parse; ``lite`` runs the same detectors on tokens and sentences only; ``fast``
+#: runs the scan detectors (``convmaint/detect/fast/``) on a regular-expression tokenizer.
+MODES: tuple[str, ...] = ("full", "lite", "fast")
+
+#: Built-in detector modules, one per move family (parse-based, then scan), imported on first use.
+_BUILTIN_MODULES = ("clarification", "repair", "grounding", "topic",
+                    "fast.clarification", "fast.repair", "fast.grounding", "fast.topic")
 _REGISTRY: dict[str, type[Detector]] = {}
 _loaded = False
 
@@ -32,26 +38,31 @@ class Detector:
         version: Bumped on any behaviour change (old names keep working where kept).
         labels: The move labels the detector emits.
         requires: Annotations needed in full mode (see :data:`convmaint.nlp.ANNOTATIONS`).
-        requires_fast: Annotations needed in fast mode (tokens and sentence boundaries only).
+        requires_lite: Annotations needed in lite mode (tokens and sentence boundaries only).
         order: Detectors run in ascending order; later ones see earlier ones' moves in ``prior``.
+        engine: ``parse`` for the detectors of full and lite mode; ``scan`` for those of fast mode
+            (registered as ``"<name>.fast.v<version>"``).
     """
 
     name: ClassVar[str] = ""
     version: ClassVar[int] = 1
     labels: ClassVar[tuple[str, ...]] = ()
     requires: ClassVar[frozenset[str]] = frozenset({"tokens"})
-    requires_fast: ClassVar[frozenset[str]] = frozenset({"tokens", "sents"})
+    requires_lite: ClassVar[frozenset[str]] = frozenset({"tokens", "sents"})
     order: ClassVar[int] = 50
+    engine: ClassVar[str] = "parse"
 
     def __init__(self, *, lexicons: LexiconSet, mode: Mode = "full") -> None:
-        if mode not in ("full", "fast"):
-            raise ConfigError(f"unknown mode {mode!r}; expected full or fast")
+        allowed = _ENGINE_MODES[self.engine]
+        if mode not in allowed:
+            raise ConfigError(f"detector {self.qualified_name()} runs in {' or '.join(allowed)} mode, not {mode!r}"
+                              if mode in MODES else f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
         self.lexicons = lexicons
         self.mode = mode
 
     @classmethod
     def qualified_name(cls) -> str:
-        return f"{cls.name}.v{cls.version}"
+        return f"{cls.name}.fast.v{cls.version}" if cls.engine == "scan" else f"{cls.name}.v{cls.version}"
 
     @property
     def id(self) -> str:
@@ -59,7 +70,7 @@ class Detector:
 
     def requirements(self) -> frozenset[str]:
         """What this detector needs from the backend in its mode."""
-        return self.requires_fast if self.mode == "fast" else self.requires
+        return self.requires_lite if self.mode == "lite" else self.requires
 
     def config(self) -> dict[str, Any]:
         """The detector's effective configuration (for provenance)."""
@@ -98,9 +109,22 @@ def detector_classes() -> dict[str, type[Detector]]:
     return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
-def _latest() -> dict[str, type[Detector]]:
+#: The modes each engine runs in.
+_ENGINE_MODES = {"parse": ("full", "lite"), "scan": ("fast",)}
+
+
+def engine_for(mode: str) -> str:
+    """The detector engine of a mode: ``scan`` for fast mode, ``parse`` for full and lite."""
+    if mode not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    return "scan" if mode == "fast" else "parse"
+
+
+def _latest(engine: str = "parse") -> dict[str, type[Detector]]:
     latest: dict[str, type[Detector]] = {}
     for cls in detector_classes().values():
+        if cls.engine != engine:
+            continue
         if cls.name not in latest or cls.version > latest[cls.name].version:
             latest[cls.name] = cls
     return latest
@@ -117,18 +141,25 @@ def make_detectors(
 
     Args:
         names: Versioned names (``"repair.v1"``) or family names (``"repair"``: the newest
-            version); all families when None.
+            version); all families when None. In fast mode a family's scan detector runs
+            whichever of the family's names is given.
         lexicons: The loaded lexicons.
-        mode: ``full`` (parse-based) or ``fast`` (tokens, matchers and lexical cohesion only).
+        mode: ``full`` (parse-based), ``lite`` (the same detectors on tokens and sentences) or
+            ``fast`` (the scan detectors: tokenizer, matchers and lexical cohesion only).
         config: Per-detector keyword options, keyed by family or versioned name.
     """
     classes = detector_classes()
-    latest = _latest()
+    engine = engine_for(mode)
+    latest = _latest(engine)
     chosen: list[type[Detector]] = []
     for name in names if names is not None else list(latest):
         cls = classes.get(name) or latest.get(name)
         if cls is None:
             raise ConfigError(f"unknown detector {name!r}; registered: {', '.join(classes)}")
+        if cls.engine != engine:
+            if cls.name not in latest:
+                raise ConfigError(f"detector {name!r} has no {mode}-mode counterpart")
+            cls = latest[cls.name]
         if cls not in chosen:
             chosen.append(cls)
     chosen.sort(key=lambda c: (c.order, c.qualified_name()))

@@ -246,7 +246,7 @@ class ClarificationDetector(Detector):
 
     Args:
         lexicons: The loaded lexicons (uses ``clarification``).
-        mode: ``full`` (tokens, sentences, POS, lemmas) or ``fast`` (tokens and sentences).
+        mode: ``full`` (tokens, sentences, POS, lemmas) or ``lite`` (tokens and sentences).
         max_lead_words: Open and fragment requests must open the turn: at most this many words
             may come before the unit in the same turn. Default 3.
         max_fragment_tokens: Longest wh-fragment or echo question, in words. Default 5.
@@ -277,7 +277,7 @@ class ClarificationDetector(Detector):
     version = 1
     labels = (LABEL,)
     requires = frozenset({"tokens", "sents", "pos", "lemma"})
-    requires_fast = frozenset({"tokens", "sents"})
+    requires_lite = frozenset({"tokens", "sents"})
     order = 10
 
     def __init__(

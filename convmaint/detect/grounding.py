@@ -22,7 +22,7 @@ REFORMULATION = "grounding.reformulation"
 COMPLETION = "grounding.completion"
 
 # Closed word classes. They are grammar, not tuning knobs, so they live here rather than in a
-# lexicon; the fast mode (no POS tags) leans on them.
+# lexicon; lite mode (no POS tags) leans on them.
 _WH = frozenset({"what", "who", "whom", "whose", "where", "when", "why", "how", "which"})
 _AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "am", "have", "has", "had", "can", "could", "will",
                   "would", "should", "shall", "may", "might", "must", "ca", "wo"})
@@ -58,7 +58,7 @@ _REQUEST_START = frozenset({"please", "let's", "help", "tell", "give", "show", "
                             "generate", "provide", "rewrite", "convert", "compare", "calculate", "draw", "imagine",
                             "pretend", "act"})
 _WANT = frozenset({"want", "need", "like", "wish"})
-# Function words never counted as shared content (fast mode has no POS tags to tell). A word list
+# Function words never counted as shared content (lite mode has no POS tags to tell). A word list
 # reads better as text than as a literal of quoted strings.
 _STOP = frozenset("""a an the and or but if so of to in on at for with by from as is are was were be been being am
 i you he she it we they me him her us them my your his its our their this that these those there here what which who
@@ -156,7 +156,7 @@ class GroundingDetector(Detector):
     Args:
         lexicons: The loaded lexicons (``backchannels``, ``reformulation_frames``,
             ``grounding_frames``).
-        mode: ``full`` (tokens, sentences, POS, lemmas) or ``fast`` (tokens and sentences).
+        mode: ``full`` (tokens, sentences, POS, lemmas) or ``lite`` (tokens and sentences).
         max_ack_words: Longest acknowledgement unit, in words. Default 8.
         max_repeat_words: Most non-backchannel words in a repeat. Default 5.
         repeat_min_content: Fewest content words a repeat must echo. Default 1.
@@ -186,7 +186,7 @@ class GroundingDetector(Detector):
 
     Example:
         >>> from convmaint.lexicon import load_lexicons
-        >>> det = GroundingDetector(lexicons=load_lexicons(), mode="fast")
+        >>> det = GroundingDetector(lexicons=load_lexicons(), mode="lite")
         >>> det.id
         'grounding.v1'
     """
@@ -195,7 +195,7 @@ class GroundingDetector(Detector):
     version = 1
     labels = (ACK, FOLLOW_UP, REPEAT, REFORMULATION, COMPLETION)
     requires = frozenset({"tokens", "sents", "pos", "lemma"})
-    requires_fast = frozenset({"tokens", "sents"})
+    requires_lite = frozenset({"tokens", "sents"})
     order = 40
 
     def __init__(

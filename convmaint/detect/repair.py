@@ -142,7 +142,7 @@ class RepairDetector(Detector):
 
     Args:
         lexicons: The loaded lexicons (``editing_terms``, ``repair_markers``, ``repair_words``).
-        mode: ``full`` uses POS tags, lemmas, dependencies and noun chunks; ``fast`` only tokens
+        mode: ``full`` uses POS tags, lemmas, dependencies and noun chunks; ``lite`` only tokens
             and sentences (closed-class word lists stand in for the tagger).
         max_repeat: Longest repeated phrase (words) looked for. Default 6.
         max_gap: Most editing-term words allowed between reparandum and repair. Default 4.
@@ -181,8 +181,8 @@ class RepairDetector(Detector):
     name = "repair"
     version = 1
     labels = ("repair.self", "repair.completion", "repair.other", "repair.third_position")
-    requires = frozenset({"tokens", "sents", "pos", "lemma", "dep", "noun_chunks"})
-    requires_fast = frozenset({"tokens", "sents"})
+    requires = frozenset({"tokens", "sents", "pos", "lemma", "dep"})
+    requires_lite = frozenset({"tokens", "sents"})
     order = 20
 
     def __init__(
@@ -1119,7 +1119,7 @@ class RepairDetector(Detector):
         ):
             return "clause"
         # without a tagger, any open-class word may end a complete phrase
-        complete = last.pos in ("NOUN", "PROPN", "NUM", "ADJ") or (self.mode == "fast" and last.pos == "")
+        complete = last.pos in ("NOUN", "PROPN", "NUM", "ADJ") or (self.mode == "lite" and last.pos == "")
         if complete and len(span) >= 2 and _is_subsequence([w.low for w in span], [w.low for w in words[j:j + len(span) + 2]]):
             return ""  # the same phrase again with words inserted: "the chairs, the folding chairs"
         # lists and appositions of whole noun phrases: "some names, some companies"
@@ -1213,7 +1213,7 @@ class RepairDetector(Detector):
                     return True  # "had had": taggers often miss the second verb
                 if i == 0:
                     return False  # "That that sounds…": no complementiser opens a unit
-                if self.mode == "fast" or not a.pos:
+                if self.mode == "lite" or not a.pos:
                     return True
                 return a.pos != b.pos or a.dep == "prt"  # "break in in the middle"
         return False
@@ -1353,7 +1353,7 @@ class RepairDetector(Detector):
             if w.low in self._temporal or w.frag:
                 continue
             pos = w.pos
-            if not pos and self.mode == "fast":
+            if not pos and self.mode == "lite":
                 # without a tagger: a capitalised word inside the turn, or a personal pronoun
                 t = w.tok
                 pos = "PROPN" if p.words[t][:1].isupper() and t > 0 and w.low != "i" else (

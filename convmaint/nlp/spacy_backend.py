@@ -91,6 +91,9 @@ class SpacyBackend:
             self.nlp.add_pipe("sentencizer")
         self.n_process = n_process
         self._provides = self._compute_provides()
+        # What each ParsedTurn is filled with: everything the pipeline provides except the span
+        # annotations no detector asked for (noun chunks and entities cost a Python pass per Doc).
+        self._fills = self._provides - (frozenset({"noun_chunks", "ents"}) - self.requires)
 
     def _compute_provides(self) -> frozenset[str]:
         names = set(self.nlp.pipe_names)
@@ -124,10 +127,11 @@ class SpacyBackend:
             "model_version": meta.get("version", ""),
             "components": list(self.nlp.pipe_names),
             "provides": sorted(self._provides),
+            "annotations": sorted(self._fills),
         }
 
     def parse(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[ParsedTurn]:
-        provides = self._provides
+        provides = self._fills
         texts = texts if isinstance(texts, list | tuple) else list(texts)
         # The Doc's text is the input text (spaCy's tokenizer keeps every character); Doc.text
         # would rebuild it from a Python Token per token.

@@ -50,7 +50,7 @@ WORDS_RE = r"[\w']+(?:-\w+)*|[^\w\s]"
 
 
 def fast_parse(text: str, token_re: str = WORDS_RE) -> ParsedTurn:
-    """A tokens-and-sentences parse by hand (what fast mode sees); sentences end at . ? !"""
+    """A tokens-and-sentences parse by hand (what lite mode sees); sentences end at . ? !"""
     toks = [(m.group(0), m.start()) for m in re.finditer(token_re, text)]
     words = tuple(w for w, _ in toks)
     starts = [0] + [k + 1 for k, w in enumerate(words[:-1]) if w in {".", "?", "!"}]

@@ -39,7 +39,7 @@ def _run(lexicons, backend, texts, *, prior=(), **kw):
     conv = _conv(texts, kw.pop("speakers", None), kw.pop("roles", None), kw.pop("segments", None))
     if backend is None:
         parsed = [_fast_parse(t) for t in texts]
-        det = GroundingDetector(lexicons=lexicons, mode="fast", **kw)
+        det = GroundingDetector(lexicons=lexicons, mode="lite", **kw)
     else:
         parsed = list(backend.parse(texts))
         det = GroundingDetector(lexicons=lexicons, **kw)
@@ -54,14 +54,14 @@ def _text(texts, m):
     return texts[m.turn][m.start:m.end]
 
 
-# Both modes: the real parser (full) and a hand-built token parse (fast).
-MODES = [pytest.param("full", marks=pytest.mark.model), "fast"]
+# Both modes: the real parser (full) and a hand-built token parse (lite).
+MODES = [pytest.param("full", marks=pytest.mark.model), "lite"]
 
 
 @pytest.fixture(params=MODES)
 def be(request):
-    """The backend for the mode: the spaCy parser (full) or None (a hand-built fast parse)."""
-    return None if request.param == "fast" else request.getfixturevalue("backend")
+    """The backend for the mode: the spaCy parser (full) or None (a hand-built lite parse)."""
+    return None if request.param == "lite" else request.getfixturevalue("backend")
 
 
 # ------------------------------------------------------------------------------------ registry
@@ -72,7 +72,7 @@ def test_registered_after_clarification_and_repair():
     assert cls is GroundingDetector
     assert cls.order == 40
     assert set(cls.labels) == {ACK, FOLLOW_UP, REPEAT, REFORMULATION, COMPLETION}
-    assert "ents" not in cls.requires and cls.requires_fast <= {"tokens", "sents"}
+    assert "ents" not in cls.requires and cls.requires_lite <= {"tokens", "sents"}
 
 
 # ------------------------------------------------------------------------------ acknowledgement
@@ -192,12 +192,12 @@ def test_timed_overlap_reopens_a_merged_turn(lexicons, be):
     conv = Conversation("m", (Turn(0, "0", "A", Role.HUMAN, conv_texts[0], segments=a_segs),
                               Turn(1, "1", "B", Role.HUMAN, conv_texts[1], segments=b_segs)))
     parsed = [_fast_parse(t) for t in conv_texts]
-    moves = GroundingDetector(lexicons=lexicons, mode="fast").detect(conv, parsed)
+    moves = GroundingDetector(lexicons=lexicons, mode="lite").detect(conv, parsed)
     assert [(m.turn, conv_texts[0][m.start:m.end]) for m in _of(moves, ACK)] == [(0, "yeah.")]
     untimed = Conversation("m", tuple(Turn(t.index, t.id, t.speaker, t.role, t.text,
                                            segments=tuple(Segment(s.id, s.start, s.end) for s in t.segments))
                                       for t in conv.turns))
-    assert not _of(GroundingDetector(lexicons=lexicons, mode="fast").detect(untimed, parsed), ACK)
+    assert not _of(GroundingDetector(lexicons=lexicons, mode="lite").detect(untimed, parsed), ACK)
 
 
 # ------------------------------------------------------------------------------------ follow-up
@@ -362,7 +362,7 @@ _PREFILTER_TEXTS = [
 
 
 def test_may_match_is_a_necessary_condition_for_a_match(lexicons):
-    det = GroundingDetector(lexicons=lexicons, mode="fast")
+    det = GroundingDetector(lexicons=lexicons, mode="lite")
     closing = det._closing
     for text in _PREFILTER_TEXTS:
         p = _fast_parse(text)
@@ -384,7 +384,7 @@ def test_may_match_is_a_necessary_condition_for_a_match(lexicons):
 def test_token_pairs_is_a_necessary_condition_for_a_match(lexicons):
     from convmaint.lexicon import Entry, Matcher
 
-    det = GroundingDetector(lexicons=lexicons, mode="fast")
+    det = GroundingDetector(lexicons=lexicons, mode="lite")
     pairs = det._ack_tokens.token_pairs
     assert pairs and ("did", "you") in pairs and ("you", "did") in pairs
     for text in _PREFILTER_TEXTS:

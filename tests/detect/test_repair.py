@@ -37,7 +37,7 @@ def _run(lexicons, backend, texts, *, prior=(), **kw):
     conv = _conv(texts, kw.pop("speakers", None), kw.pop("roles", None))
     if backend is None:
         parsed = [_fast_parse(t) for t in texts]
-        det = RepairDetector(lexicons=lexicons, mode="fast", **kw)
+        det = RepairDetector(lexicons=lexicons, mode="lite", **kw)
     else:
         parsed = list(backend.parse(texts))
         det = RepairDetector(lexicons=lexicons, **kw)
@@ -63,7 +63,7 @@ def test_registered_with_order_after_clarification():
     assert RepairDetector.order > classes["clarification.v1"].order if "clarification.v1" in classes else True
     assert set(RepairDetector.labels) == {"repair.self", "repair.completion", "repair.other", "repair.third_position"}
     assert "ents" not in RepairDetector.requires
-    assert RepairDetector.requires_fast == frozenset({"tokens", "sents"})
+    assert RepairDetector.requires_lite == frozenset({"tokens", "sents"})
 
 
 def test_bad_emit_levels(lexicons):
@@ -85,7 +85,7 @@ def test_lexicons_carry_provenance(lexicons):
     assert any(e.pattern == "I mean" for e in lexicons["editing_terms"].entries)
 
 
-# ----------------------------------------------------------------------------- self-repair, fast mode (no model)
+# ----------------------------------------------------------------------------- self-repair, lite mode (no model)
 
 
 @pytest.mark.parametrize("text, kind", [
@@ -95,7 +95,7 @@ def test_lexicons_carry_provenance(lexicons):
     ("th- the store is closed", "repetition"),
     ("Are we meeting on Tuesday, no, Wednesday?", "replacement"),
 ])
-def test_self_repair_fast(lexicons, text, kind):
+def test_self_repair_lite(lexicons, text, kind):
     moves = _labels(_run(lexicons, None, [text]), "repair.self")
     assert [m.attributes["kind"] for m in moves] == [kind]
     m = moves[0]
@@ -116,11 +116,11 @@ def test_self_repair_fast(lexicons, text, kind):
     "it is what it is",
     "you know, you can come to south Tyler",
 ])
-def test_no_self_repair_fast(lexicons, text):
+def test_no_self_repair_lite(lexicons, text):
     assert _labels(_run(lexicons, None, [text]), "repair.self") == []
 
 
-def test_editing_term_span_and_level_fast(lexicons):
+def test_editing_term_span_and_level_lite(lexicons):
     text = "Are we meeting on Tuesday, no, Wednesday?"
     (m,) = _labels(_run(lexicons, None, [text]), "repair.self")
     es, ee = m.attributes["editing_term"]
@@ -142,11 +142,11 @@ def test_segments_are_the_units(lexicons):
     text = "I went. I went home."
     turn = Turn(0, "0", "A", Role.HUMAN, text, segments=())
     conv = Conversation("t", (turn,))
-    det = RepairDetector(lexicons=lexicons, mode="fast")
+    det = RepairDetector(lexicons=lexicons, mode="lite")
     assert _labels(det.detect(conv, [_fast_parse(text)]), "repair.self") == []
 
 
-def test_units_without_repair_cues_are_skipped_but_kept_fast(lexicons):
+def test_units_without_repair_cues_are_skipped_but_kept_lite(lexicons):
     # a word said again with no pause mark or editing term still opens the full search
     (m,) = _labels(_run(lexicons, None, ["so I went there and I I saw it"]), "repair.self")
     assert m.attributes["kind"] == "repetition" and (m.start, m.end) == (20, 23)
@@ -157,7 +157,7 @@ def test_units_without_repair_cues_are_skipped_but_kept_fast(lexicons):
     assert c.attributes["rule"] == "correction_unit" and text[rs:re_] == "box"
 
 
-def test_cross_turn_restart_fast(lexicons):
+def test_cross_turn_restart_lite(lexicons):
     moves = _run(lexicons, None, ["I guess", "uh-huh", "I guess we can start"])
     (m,) = _labels(moves, "repair.self")
     assert m.turn == 2 and m.attributes["reparandum_turn"] == 0 and m.attributes["rule"] == "cross_turn"
@@ -168,7 +168,7 @@ def test_no_cross_turn_restart_after_a_question(lexicons):
     assert _labels(moves, "repair.self") == []
 
 
-def test_written_followup_correction_fast(lexicons):
+def test_written_followup_correction_lite(lexicons):
     moves = _run(lexicons, None, ["see you on Tuesday", "*Wednesday"], speakers=["A", "A"])
     (m,) = _labels(moves, "repair.self")
     assert m.turn == 1 and m.attributes["reparandum_turn"] == 0 and m.attributes["level"] == "correction"
@@ -176,10 +176,10 @@ def test_written_followup_correction_fast(lexicons):
     assert _labels(apology, "repair.self") == []
 
 
-# ----------------------------------------------------------------------------- cross-turn labels, fast mode
+# ----------------------------------------------------------------------------- cross-turn labels, lite mode
 
 
-def test_other_correction_fast(lexicons):
+def test_other_correction_lite(lexicons):
     moves = _run(lexicons, None, ["The deadline for the grant is the 15th, right?", "No, it's the 12th."])
     (m,) = _labels(moves, "repair.other")
     assert m.turn == 1 and m.target == 0
@@ -191,11 +191,11 @@ def test_other_correction_fast(lexicons):
     ["what time is it?", "4pm."],
     ["I broke the vase", "oh no. are you ok?"],
 ])
-def test_no_other_correction_fast(lexicons, texts):
+def test_no_other_correction_lite(lexicons, texts):
     assert _labels(_run(lexicons, None, texts), "repair.other") == []
 
 
-def test_third_position_fast(lexicons):
+def test_third_position_lite(lexicons):
     moves = _run(lexicons, None, ["can you list the planets by size",
                                   "Sure! Mercury, Venus, Earth, Mars.",
                                   "no, I meant by size, biggest first"], speakers=["user", "assistant", "user"])
@@ -212,7 +212,7 @@ def test_no_third_position_after_a_clarification_request(lexicons):
     assert c.turn == 2 and c.target == 1 and c.attributes["reference"] is True
 
 
-def test_completion_fast(lexicons):
+def test_completion_lite(lexicons):
     texts = ["meet you at gate 14", "sorry?", "gate 14. by the coffee place", "ok"]
     (m,) = _labels(_run(lexicons, None, texts, prior=[_cr(1, 0)]), "repair.completion")
     assert m.turn == 2 and m.target == 1

@@ -38,7 +38,7 @@ def _run(lexicons, backend, texts, *, similarity="lexical", **kw):
     conv = _conv(texts, kw.pop("speakers", None), kw.pop("roles", None))
     if backend is None:
         parsed = [_fast_parse(t) for t in texts]
-        det = TopicDetector(lexicons=lexicons, mode="fast", similarity=similarity, **kw)
+        det = TopicDetector(lexicons=lexicons, mode="lite", similarity=similarity, **kw)
     else:
         parsed = list(backend.parse(texts))
         det = TopicDetector(lexicons=lexicons, similarity=similarity, **kw)
@@ -125,7 +125,7 @@ def test_model_turns_need_a_marker(lexicons, backend):
     assert not _of(moves, "topic.shift")
 
 
-def test_fast_mode_finds_a_marked_shift(lexicons):
+def test_lite_mode_finds_a_marked_shift(lexicons):
     moves = _run(lexicons, None, COOKING + ["ok. anyway, how is your new job going?"])
     (m,) = _of(moves, "topic.shift", 3)
     assert m.attributes["marked"] and m.cue == "anyway"
@@ -338,7 +338,7 @@ def test_pooling_units_into_turns_adds_them_in_order():
 
 
 def test_token_patterns_are_only_skipped_where_they_cannot_match(lexicons):
-    det = TopicDetector(lexicons=lexicons, mode="fast", similarity="lexical")
+    det = TopicDetector(lexicons=lexicons, mode="lite", similarity="lexical")
     assert det._token_matcher._anchors  # the bare "…, you?" patterns need "you" (or "u") right before "?"
     texts = ["I'm good, you?", "and u ?", "Yourself?", "you know?", "you? me?", "what about you?", "you are?",
              "really?", "?", "you", "are you sure?", "thank you . ?"]

@@ -1,0 +1,1 @@
+"""Fast-mode (scan) detector for the clarification family: being written."""

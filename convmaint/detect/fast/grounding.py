@@ -1,0 +1,1 @@
+"""Fast-mode (scan) detector for the grounding family: being written."""
