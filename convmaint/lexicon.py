@@ -40,6 +40,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from convmaint import _cache, _regex
+from convmaint._cache import cache_dir  # noqa: F401 (re-exported: where lexicons are cached)
 from convmaint.errors import LexiconError
 from convmaint.model import FrozenDict, freeze
 
@@ -139,7 +141,8 @@ def load_lexicon(path: str | Path) -> Lexicon:
 
     A file already loaded with the same bytes (by this process, or by an earlier run whose
     validated copy is in the cache folder, see :func:`cache_dir`) is not parsed again: parsing and
-    validating the bundled TOML takes about 0.1 s, a tenth of a small run's own work.
+    validating the bundled TOML takes about 0.1 s, a tenth of a small run's own work
+    (:func:`convmaint._cache.cache_dir` says where the cache is and how to move or disable it).
 
     Raises:
         LexiconError: naming the file and the entry that is wrong.
@@ -162,21 +165,6 @@ def load_lexicon(path: str | Path) -> Lexicon:
 _LOADED: dict[str, Lexicon] = {}
 
 
-def cache_dir() -> Path | None:
-    """The folder for convmaint's per-user caches (validated lexicons), or None when disabled.
-
-    ``$CONVMAINT_CACHE_DIR`` when set (an empty value disables the cache), else
-    ``$XDG_CACHE_HOME/convmaint``, else ``~/.cache/convmaint``.
-    """
-    import os
-
-    env = os.environ.get("CONVMAINT_CACHE_DIR")
-    if env is not None:
-        return Path(env) if env.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "convmaint"
-
-
 def _cache_key(path: Path, raw: bytes) -> str:
     from convmaint._version import __version__
 
@@ -184,42 +172,14 @@ def _cache_key(path: Path, raw: bytes) -> str:
     return hashlib.sha256(f"{__version__}\0{path.resolve()}\0".encode() + raw).hexdigest()
 
 
-def _cache_file(key: str) -> Path | None:
-    folder = cache_dir()
-    return None if folder is None else folder / "lexicons" / f"{key}.pickle"
-
-
 def _read_cached(key: str) -> Lexicon | None:
-    """The validated lexicon cached under ``key``, or None (absent, unreadable or not a Lexicon)."""
-    import pickle
-
-    f = _cache_file(key)
-    if f is None:
-        return None
-    try:
-        lex = pickle.loads(f.read_bytes())
-    except Exception:  # noqa: BLE001 (a missing, partial or stale file is only a cache miss)
-        return None
+    """The validated lexicon cached under ``key``, or None."""
+    lex = _cache.read("lexicons", key)
     return lex if isinstance(lex, Lexicon) else None
 
 
 def _write_cached(key: str, lex: Lexicon) -> None:
-    """Store a validated lexicon (atomically; a read-only or missing cache folder is skipped)."""
-    import os
-    import pickle
-    import tempfile
-
-    f = _cache_file(key)
-    if f is None:
-        return
-    try:
-        f.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=f.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(lex, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, f)
-    except OSError:
-        return
+    _cache.write("lexicons", key, lex)
 
 
 def _parse_lexicon(path: Path, raw: bytes) -> Lexicon:
@@ -440,7 +400,7 @@ class Matcher:
                 alts.append(r"(?![\w'’])")
             return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
-        return re.compile(r"(?<![\w'’-])" + branch(root), re.IGNORECASE)
+        return _regex.compile(r"(?<![\w'’-])" + branch(root), re.IGNORECASE)
 
     def find(self, parsed: Any, start: int = 0, end: int | None = None) -> list[Match]:
         """All matches inside characters ``[start, end)`` of the parsed turn, sorted by position."""
@@ -504,8 +464,8 @@ class Matcher:
             return None
         heads = {tuple(p.split(" ")[:2]) for p in self._phrases}
         firsts = sorted({h[0] for h in heads})
-        first = re.compile(r"(?<![\w'’-])(?:" + "|".join(map(_word_regex, firsts)) + ")", re.IGNORECASE)
-        head = re.compile("|".join(r"\s+".join(map(_word_regex, h)) for h in sorted(heads)), re.IGNORECASE)
+        first = _regex.compile(r"(?<![\w'’-])(?:" + "|".join(map(_word_regex, firsts)) + ")", re.IGNORECASE)
+        head = _regex.compile("|".join(r"\s+".join(map(_word_regex, h)) for h in sorted(heads)), re.IGNORECASE)
         return first, head, max(map(len, firsts))
 
     @cached_property
