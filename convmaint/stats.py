@@ -139,8 +139,15 @@ _BLOCK_CELLS = 1 << 20
 
 
 def _weights(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap weights: how often each of n units is drawn, for n_boot resamples (n_boot × n)."""
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+    """Bootstrap weights: how often each of n units is drawn, for n_boot resamples (n_boot × n).
+
+    Each resample draws n units with replacement; the weights are the counts of each unit (a
+    multinomial sample, counted with one ``bincount`` over all resamples, several times faster
+    than ``Generator.multinomial``).
+    """
+    picks = rng.integers(0, n, size=(n_boot, n))
+    picks += (np.arange(n_boot) * n)[:, None]
+    return np.bincount(picks.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
 
 
 def _block_rows(n: int, total: int) -> int:
