@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{full['conversations']} conversations, {full['units']} units ({unit}).",
             "",
             f"Source `{full.get('source', src)}`; the evaluation took "
-            + ", ".join(f"{(r or {}).get('seconds', '?')} s in {m} mode" for m, r in reps.items()) + ".",
+            + ", ".join(f"{r['seconds']} s in {m} mode" for m, r in reps.items() if r and r.get("seconds") is not None)
+            + " (each mode in its own run).",
             "",
             ("| label | gold | predicted | P | R | F1 | F1 lite | F1 fast | F1 cue-list | F1 all-positive | F1 TextTiling"
              " | base rate | target |"),

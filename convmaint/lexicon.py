@@ -354,6 +354,7 @@ class Matcher:
             else:
                 self._token.append(e)
         self._regex = self._compile(self._phrases)
+        self._hits: dict[str, tuple[Entry, ...]] = {}
         # Token patterns by the lower-case words they can start with, so that a turn's tokens are
         # looked up once instead of trying every pattern at every token; patterns that can start
         # with any word are tried everywhere.
@@ -408,10 +409,11 @@ class Matcher:
         end = len(text) if end is None else end
         out: list[Match] = []
         if self._regex is not None:
+            entries_for = self._entries_for
             for m in self._regex.finditer(text, start, end):
                 if m.end() > end:
                     continue
-                for e in self._phrases.get(_normalise(m.group(0)), ()):
+                for e in entries_for(m.group(0)):
                     out.append(Match(m.start(), m.end(), e))
         if self._token:
             i0, j0 = parsed.tokens_in(start, end)
@@ -543,8 +545,17 @@ class Matcher:
         """Phrase matches in raw text (token entries are skipped): for baselines and fast paths."""
         if self._regex is None:
             return []
-        return [Match(m.start(), m.end(), e) for m in self._regex.finditer(text)
-                for e in self._phrases.get(_normalise(m.group(0)), ())]
+        entries_for = self._entries_for
+        return [Match(m.start(), m.end(), e) for m in self._regex.finditer(text) for e in entries_for(m.group(0))]
+
+    def _entries_for(self, hit: str) -> Sequence[Entry]:
+        """The phrase entries a regex hit stands for (remembered by its exact text: hits repeat)."""
+        found = self._hits.get(hit)
+        if found is None:
+            if len(self._hits) >= 65536:
+                self._hits.clear()
+            found = self._hits[hit] = tuple(self._phrases.get(_normalise(hit), ()))
+        return found
 
 
 class LexiconSet:

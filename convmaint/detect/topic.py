@@ -21,7 +21,7 @@ Topical similarity is either ``wordllama`` (the default: static token embeddings
 an LLM's embedding table, MIT, 16 MB shipped inside the wheel, loaded once per process without
 touching the network) or ``lexical`` (cosine of content-lemma bags; no dependency). Measured on
 TIAGE topic.shift with the turn-path weights refitted on anno_train for each option, F1 on the
-held-out anno_dev (full / fast mode): wordllama 0.577 / 0.579, lexical cohesion 0.553 / 0.539,
+held-out anno_dev (full / lite mode): wordllama 0.577 / 0.579, lexical cohesion 0.553 / 0.539,
 averaged en_core_web_md word vectors 0.544 / 0.523, no similarity features at all 0.49.
 
 Unit of emission: a move's span is the unit (sentence or transcribed segment) that carries it:
@@ -37,8 +37,8 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, compress, count, repeat
-from operator import mul, not_
+from itertools import accumulate, chain, compress, count, repeat
+from operator import mul, not_, sub
 from pathlib import Path
 from typing import Any, Literal
 
@@ -68,11 +68,12 @@ _WH = frozenset({"what", "who", "whom", "whose", "where", "when", "why", "how", 
 _AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "am", "have", "has", "had", "can", "could", "will",
                   "would", "should", "shall", "may", "might", "any", "ever"})
 _SECOND = frozenset({"you", "your", "yours", "yourself", "u", "ur", "ya"})
+_QSTART = _AUX | _WH
 _SUBJ = frozenset({"you", "your", "u", "ya", "we", "i", "they", "he", "she", "it", "there", "this", "that", "yours"})
 # Pronouns that point back into the prior talk: a question built on one is a follow-up, not a proffer.
 _ANAPHOR = frozenset({"it", "that", "this", "they", "them", "those", "these", "there", "he", "she", "him", "her",
                       "its", "their", "one"})
-# Function and light words never counted as topical content (fast mode has no POS tags to tell).
+# Function and light words never counted as topical content (lite mode has no POS tags to tell).
 _STOP = frozenset("""a an the and or but if so of to in on at for with by from as is are was were be been being am
 i you he she it we they me him her us them my your his its our their this that these those there here what which who
 whom whose when where why how do does did done have has had having not no yes yeah uh um oh well just like really very
@@ -108,6 +109,8 @@ _TURN_WEIGHTS: dict[str, dict[str, float]] = {
         "third_turn": -0.288, "length": 0.659, "gap": -1.515, "sim_next": 0.831, "next_sim_prev": -2.114,
     },
 }
+#: The turn-path features, in the order both weight sets list them (``_turn_values`` gives them so).
+_TURN_FEATURES: tuple[str, ...] = tuple(_TURN_WEIGHTS["wordllama"])
 #: Unit-path feature weights (logistic regression, fitted on the first 32 ICSI MRDA meetings).
 _UNIT_WEIGHTS: dict[str, float] = {
     "bias": -2.159, "strong": 0.945, "weak": -0.005, "opener": -0.941, "cohesion": -4.366, "lull": 1.367,
@@ -227,6 +230,7 @@ class _WordLlama:
         self.tokenizer = tokenizer
         self.by_word = by_word
         self._ids: dict[str, list[int]] = {}  # string -> the tokenizer's ids for it (a word, or a whole text)
+        self._starts_word: dict[int, bool] = {}  # id -> whether its token starts with "▁" (as a word's first does)
 
     def token_ids(self, texts: Sequence[str]) -> tuple[list[int], Any]:
         """The token ids of all ``texts`` one after the other, and how many each text has.
@@ -236,8 +240,18 @@ class _WordLlama:
         import numpy as np
 
         # What to encode for each text: its words, or the text itself.
-        plans = [((_word_keys(t) if self.by_word else None) or [t]) if t.strip() else [] for t in texts]
-        flat = list(chain.from_iterable(plans))
+        joined = " ".join(texts)
+        if (self.by_word and texts and all(map(str.strip, texts)) and "  " not in joined and joined[:1] != " "
+                and joined[-1:] != " " and "\u2581" not in joined and ("<" not in joined or not _SPECIAL_RE.search(joined))):
+            # No text is blank or has a special token, "▁", or a space at an edge or next to another
+            # (a text's would meet the one joining it to the next): each one's keys are its words
+            # (see _word_keys), and they are those of the joined text, text after text.
+            flat = joined.split(" ")
+            n_keys = [t.count(" ") + 1 for t in texts]
+        else:
+            plans = [((_word_keys(t) if self.by_word else None) or [t]) if t.strip() else [] for t in texts]
+            flat = list(chain.from_iterable(plans))
+            n_keys = list(map(len, plans))
         cache = self._ids
         per = list(map(cache.get, flat))
         if None in per:
@@ -247,19 +261,12 @@ class _WordLlama:
             else:  # the cache is full: keep it as it is, and look this call's words up here
                 cache = {k: fresh[k] if k in fresh else cache[k] for k in set(flat)}
             per = list(map(cache.__getitem__, flat))
-        sizes = np.zeros(len(texts), dtype=np.int64)
-        if per:
-            n_keys = np.fromiter(map(len, plans), dtype=np.int64, count=len(plans))
-            key_sizes = np.fromiter(map(len, per), dtype=np.int64, count=len(per))
-            has = n_keys > 0
-            sizes[has] = np.add.reduceat(key_sizes, (np.cumsum(n_keys) - n_keys)[has])
+        # Each text's size: the ids up to its last key less those up to its first.
+        upto = [0, *accumulate(map(len, per))]
+        last = [0, *accumulate(n_keys)]
+        sizes = np.fromiter(map(sub, map(upto.__getitem__, last[1:]), map(upto.__getitem__, last)), dtype=np.int64,
+                            count=len(texts))
         return list(chain.from_iterable(per)), sizes
-
-    @functools.cached_property
-    def _starts_word(self) -> list[bool]:
-        """Whether the token of each id starts with "▁" (as a word's first token does)."""
-        tok = self.tokenizer
-        return [(tok.id_to_token(i) or "")[:1] == "\u2581" for i in range(tok.get_vocab_size())]
 
     def _encode(self, keys: list[str]) -> dict[str, list[int]]:
         """The tokenizer's ids for each key (a word, with any extra spaces before it, or a text)."""
@@ -272,12 +279,17 @@ class _WordLlama:
         plain: list[str] = []
         rest: list[str] = []
         for k in keys:
-            (plain if self.by_word and k and " " not in k and _word_keys(k) == [k] else rest).append(k)
+            # (_word_keys(k) == [k] for a word with no space: no "▁" and no special token)
+            (plain if self.by_word and k and " " not in k and "\u2581" not in k
+             and ("<" not in k or not _SPECIAL_RE.search(k)) else rest).append(k)
         for c in range(0, len(plain), 1000):
             chunk = plain[c:c + 1000]
             (enc,) = encode([" ".join(chunk)], add_special_tokens=False)
             ids = enc.ids
-            cuts = list(compress(count(), map(self._starts_word.__getitem__, ids)))
+            starts = self._starts_word
+            for i in set(ids).difference(starts):  # (asked id by id: far fewer than the vocabulary)
+                starts[i] = (tok.id_to_token(i) or "")[:1] == "\u2581"
+            cuts = list(compress(count(), map(starts.__getitem__, ids)))
             if len(cuts) != len(chunk) or cuts[0] != 0:  # not as expected: encode them one by one
                 rest += chunk
                 continue
@@ -324,13 +336,93 @@ class _Vectors:
 
         model = _load_wordllama()
         table = model.table
-        ids, sizes = model.token_ids([t.lower() for t in texts])
-        sums = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+        ids, sizes = model.token_ids(list(map(str.lower, texts)))
         if ids:
-            rows = table[np.clip(np.asarray(ids, dtype=np.int64), 0, table.shape[0] - 1)]
-            nonempty = sizes > 0
-            sums[nonempty] = np.add.reduceat(rows, (np.cumsum(sizes) - sizes)[nonempty], axis=0)
+            sums = _run_sums(table, np.clip(np.asarray(ids, dtype=np.int64), 0, table.shape[0] - 1), sizes)
+        else:
+            sums = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
         return sums, sizes.astype(np.float32)
+
+
+def _run_sums(table: Any, idx: Any, sizes: Any) -> Any:
+    """The sum of each run of ``table[idx]`` (``sizes`` rows each, one after the other; zeros for
+    an empty run), bit for bit as ``np.add.reduceat(table[idx], starts, axis=0)`` adds them.
+
+    ``reduceat`` adds each column of a run with numpy's pairwise summation, one call of its inner
+    loop per column and run (most of its cost here): ``_pairwise_sums`` does the same additions
+    for all runs and columns at once. Runs of more than 129 rows, and a numpy that adds otherwise
+    (see ``_pairwise_sums_exact``), take ``reduceat`` itself.
+    """
+    import numpy as np
+
+    out = np.zeros((len(sizes), table.shape[1]), dtype=table.dtype)
+    some = np.flatnonzero(sizes)
+    if len(some):
+        size = sizes[some]
+        start = np.cumsum(sizes)[some] - size
+        if size.max() <= 129 and _pairwise_sums_exact(table.shape[1]):
+            out[some] = _pairwise_sums(table, idx, start, size - 1)
+        else:
+            out[some] = np.add.reduceat(table[idx], start, axis=0)
+    return out
+
+
+def _pairwise_sums(table: Any, idx: Any, start: Any, m: Any) -> Any:
+    """For each run (rows ``start`` to ``start + m`` of ``table[idx]``, ``m`` at most 128), its
+    first row plus the pairwise sum of the ``m`` others, as numpy's ``reduceat`` adds them.
+
+    The pairwise sum of m <= 128 values is eight running sums (value ``8b + j`` goes to sum ``j``)
+    over the ``m // 8`` full blocks of eight, combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) +
+    (s6 + s7)), then the ``m % 8`` values left added one by one; without a full block, the values
+    one by one onto -0.0. -0.0 also pads the runs to one shape: x + -0.0 is x for every float.
+    """
+    import numpy as np
+
+    nb = m >> 3  # full blocks
+    # Per run: the combined running sums, the rows left and -0.0 pads, added in this order; the
+    # first row is added to the lot last (a + b is b + a).
+    X = np.empty((len(m), 8, table.shape[1]), dtype=table.dtype)
+    by_blocks = np.argsort(-nb, kind="stable")
+    nbs = nb[by_blocks]
+    top = int(nbs[0]) if len(nbs) else 0
+    if top:
+        # Block b of the runs with more than b blocks (they come first in ``by_blocks``), added
+        # onto the running sums.
+        have = np.searchsorted(-nbs, -np.arange(top), side="left").tolist()
+        block_rows = np.arange(1, 8 * top + 1).reshape(top, 8)  # a run's rows 1 + 8b + j
+        base = start[by_blocks[:have[0]], None]
+        acc = table[idx[base + block_rows[0]]]
+        for b in range(1, top):
+            acc[:have[b]] += table[idx[base[:have[b]] + block_rows[b]]]
+        half = acc[:, 0::2] + acc[:, 1::2]
+        X[by_blocks[:have[0]], 0] = half[:, 0] + half[:, 1] + (half[:, 2] + half[:, 3])
+        X[by_blocks[have[0]:], 0] = -0.0
+    else:
+        X[:, 0] = -0.0
+    lanes = np.arange(7)
+    pad = lanes >= (m & 7)[:, None]
+    left = table[idx[np.where(pad, 0, (start + 8 * nb + 1)[:, None] + lanes)]]
+    left[pad] = -0.0
+    X[:, 1:] = left
+    return table[idx[start]] + np.add.reduce(X, axis=1, initial=-0.0)
+
+
+@functools.cache
+def _pairwise_sums_exact(width: int) -> bool:
+    """Whether ``_pairwise_sums`` adds rows of ``width`` columns as this numpy's ``reduceat`` does:
+    checked once per process on runs with every number of rows left over a block (and none to
+    sixteen blocks), with zeros of both signs and magnitudes far apart."""
+    import numpy as np
+
+    k = np.arange(64 * width).reshape(64, width)  # (numpy.random would cost more than the check)
+    table = (np.sin(k * 1.618034) * 10.0 ** (6 * (k // width % 3 - 1))).astype(np.float32)
+    table[k % 5 == 0] = -0.0
+    table[k % 11 == 0] = 0.0
+    sizes = np.array([*range(1, 27), 33, 34, 40, 64, 65, 71, 120, 128, 129, 1, 5], dtype=np.int64)
+    idx = np.arange(int(sizes.sum())) * 37 % 64
+    start = np.cumsum(sizes) - sizes
+    want = np.add.reduceat(table[idx], start, axis=0)
+    return bool(_pairwise_sums(table, idx, start, sizes - 1).tobytes() == want.tobytes())
 
 
 def _add_by_owner(rows: Any, owners: Sequence[int], n: int) -> Any:
@@ -366,7 +458,8 @@ def _content_word(lemma: str, pos: str | None = None) -> str:
 def _normalise(m: Any) -> Any:
     import numpy as np
 
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    # np.linalg.norm(m, axis=1, keepdims=True), without its dispatch
+    norms = np.sqrt(np.add.reduce(m * m, axis=1, keepdims=True))
     norms[norms == 0] = 1.0
     return m / norms
 
@@ -385,11 +478,13 @@ class _Unit:
     n_words: int
     content: list[str]
     question: bool = False
-    anaphoric: bool = False
+    anaphoric: bool = False  # a word after the first points back (told for questions only: only they ask)
     ack: bool = False
     lead: list[str] = field(default_factory=list)  # the first words after any particles
     wrap_up: bool = False  # the short last unit of its turn, where "so yeah, …" can close a topic
-    marks: list[tuple[Match, bool, bool]] = field(default_factory=list)  # (match, initial, final)
+    # (match, initial, final) of the cues: not of the acknowledgements, particles and fillers (that
+    # only make ``ack`` and ``lead``: nothing asks where they stand)
+    marks: list[tuple[Match, bool, bool]] = field(default_factory=list)
     labels: frozenset[str] = frozenset()  # the labels among ``marks``
 
     def hits(self, label: str, positioned: bool = True) -> list[Match]:
@@ -421,25 +516,18 @@ class _State:
         self._vec: tuple[Any, Any] | None = None
         self._sims: _Sims | None = None
         self._seen: dict[int, set[str]] = {}
-        self._asks: dict[int, bool] = {}
+        self._asks: list[bool] | None = None
 
     def vectors(self) -> tuple[Any, Any]:
         """Turn vectors ``T`` and unit vectors ``S`` (rows indexed by ``sidx``), unit-normalised."""
         if self._vec is None:
-            texts = [t.text for t in self.conv.turns]
-            utexts: list[str] = []
-            ubags: list[list[str]] = []
-            owners = self.owners = []
-            self.sidx = []
-            for i, tu in enumerate(self.us):
-                idx = []
-                for x in tu:
-                    idx.append(len(utexts))
-                    utexts.append(texts[i][x.start:x.end])
-                    ubags.append(x.content)
-                    owners.append(i)
-                self.sidx.append(idx)
-            self._vec = self.det._vectors(utexts, ubags, owners, len(texts))
+            us = self.us
+            utexts = [t.text[x.start:x.end] for t, tu in zip(self.conv.turns, us) for x in tu]
+            ubags = [x.content for tu in us for x in tu]
+            self.owners = [i for i, tu in enumerate(us) for _ in tu]
+            firsts = accumulate(map(len, us), initial=0)
+            self.sidx = [list(range(a, a + len(tu))) for a, tu in zip(firsts, us)]
+            self._vec = self.det._vectors(utexts, ubags, self.owners, len(self.conv.turns))
         return self._vec
 
     def sims(self) -> _Sims:
@@ -462,10 +550,9 @@ class _State:
 
     def asks(self, i: int) -> bool:
         """Whether turn ``i`` has a question."""
-        got = self._asks.get(i)
-        if got is None:
-            got = self._asks[i] = any(x.question for x in self.us[i])
-        return got
+        if self._asks is None:
+            self._asks = [any(x.question for x in tu) for tu in self.us]
+        return self._asks[i]
 
 
 class _Sims:
@@ -534,7 +621,7 @@ class TopicDetector(Detector):
     Args:
         lexicons: Loaded lexicons; uses ``topic_markers`` and ``handoff`` (and ``backchannels``
             to recognise a lull of acknowledgements, when loaded).
-        mode: ``full`` (lemmas and POS pick the content words) or ``fast`` (tokens only).
+        mode: ``full`` (lemmas and POS pick the content words) or ``lite`` (tokens only).
         similarity: ``wordllama`` (default; needs the wordllama package) or ``lexical``
             (content-lemma cohesion, no dependency).
         shift_threshold: Turn-path probability from which a turn counts as introducing a new
@@ -560,7 +647,7 @@ class TopicDetector(Detector):
     version = 1
     labels = (SHIFT, HANDOFF, RESUME, CLOSE)
     requires = frozenset({"tokens", "sents", "pos", "lemma"})
-    requires_fast = frozenset({"tokens", "sents"})
+    requires_lite = frozenset({"tokens", "sents"})
     order = 30
 
     def __init__(
@@ -605,47 +692,58 @@ class TopicDetector(Detector):
     # -------------------------------------------------------------------------- units
 
     def _token_content(self, p: ParsedTurn) -> list[str]:
-        """Each token's content word (its lemma; trimmed of "'s" in fast mode), or "" for none."""
+        """Each token's content word (its lemma; trimmed of "'s" in lite mode), or "" for none."""
         full = self.mode == "full" and bool(p.pos)
         # The test depends on the lemma (and POS) only: remembered, as a corpus has far fewer
-        # distinct ones than tokens.
+        # distinct ones than tokens. In full mode the memo keeps the lemma's part of the test (a
+        # content POS's answer), and the POS is tested per token.
         memo = self._content_memo[full]
-        keys: Sequence[Any] = list(zip(p.lemmas, p.pos)) if full else p.lemmas
-        out = list(map(memo.get, keys))
+        lemmas = p.lemmas
+        out = list(map(memo.get, lemmas))
         if None in out:
             if len(memo) > _MAX_MEMO:
                 memo.clear()
-            for key in keys:
-                if key not in memo:
-                    memo[key] = _content_word(*key) if full else _content_word(key)
-            out = list(map(memo.__getitem__, keys))
+            for lemma in lemmas:
+                if lemma not in memo:
+                    memo[lemma] = _content_word(lemma, "NOUN") if full else _content_word(lemma)
+            out = list(map(memo.__getitem__, lemmas))
+        if full:
+            # word * True is the word, word * False is "": the lemma where the POS is a content one.
+            return list(map(mul, out, map(_CONTENT_POS.__contains__, p.pos)))
         return out
 
     def _units(self, conv: Conversation, parsed: Sequence[ParsedTurn]) -> list[list[_Unit]]:
         out: list[list[_Unit]] = []
+        matcher, token_matcher = self._matcher, self._token_matcher
         for turn, p in zip(conv.turns, parsed):
-            matches = self._matcher.find(p) if self._matcher is not None and len(p) else []
+            matches = matcher.find(p) if matcher is not None and len(p) else []
             tus: list[_Unit] = []
-            ends, starts, lower, text = p.ends, p.starts, p.lower, turn.text
+            ends, starts, lower, text, index = p.ends, p.starts, p.lower, turn.text, turn.index
             content = self._token_content(p)
             words_at = list(compress(count(), map(not_, p.punct)))  # the tokens that are not punctuation
-            # Tokens ending in "?" (a question, see _is_question); none without a "?" in any word.
-            asks = [i for i, w in enumerate(p.words) if w[-1:] == "?"] if "?" in "".join(p.words) else []
+            # Tokens ending in "?" (a question, see _is_question); none without a "?" in the text.
+            asks = [i for i, w in enumerate(p.words) if w[-1:] == "?"] if "?" in text else []
             token_cues: bool | None = None  # whether a token pattern can match in the turn, once asked
             for k, (s, e) in enumerate(units(turn, p)):
                 t0, t1 = bisect_right(ends, s), bisect_left(starts, e)
                 words = words_at[bisect_left(words_at, t0):bisect_left(words_at, t1)]
-                u = _Unit(turn.index, k, s, e, t0, t1, len(words), list(filter(None, content[t0:t1])))
-                inside = [m for m in matches if m.start >= s and m.end <= e]
-                if self._token_matcher is not None and text.find("?", s, e) >= 0:
+                inside = [m for m in matches if m.start >= s and m.end <= e] if matches else []
+                if token_matcher is not None and text.find("?", s, e) >= 0:
                     if token_cues is None:
-                        token_cues = self._token_matcher.may_match_tokens(p)
+                        token_cues = token_matcher.may_match_tokens(p)
                     if token_cues:
-                        inside += self._token_matcher.find(p, s, e)
-                self._position(p, u, inside, words)
-                a = bisect_left(asks, t0) if asks else 0
-                u.question = (a < len(asks) and asks[a] < t1) or self._is_question(p, u)
-                u.anaphoric = not _ANAPHOR.isdisjoint(map(lower.__getitem__, words[1:]))
+                        inside += token_matcher.find(p, s, e)
+                u = _Unit(index, k, s, e, t0, t1, len(words), list(filter(None, content[t0:t1])))
+                if inside:
+                    self._position(p, u, inside, words)
+                else:  # nothing covers or skips a token: no acknowledgement, no particle before the lead
+                    u.lead = list(map(lower.__getitem__, words[:4]))
+                if asks and (a := bisect_left(asks, t0)) < len(asks) and asks[a] < t1:
+                    u.question = True
+                else:
+                    u.question = self._is_question(p, u)
+                u.anaphoric = (u.question and len(words) > 1
+                               and not _ANAPHOR.isdisjoint(map(lower.__getitem__, words[1:])))
                 tus.append(u)
             if tus:
                 tus[-1].wrap_up = tus[-1].n_words <= self.close_max_words
@@ -653,7 +751,8 @@ class TopicDetector(Detector):
         return out
 
     def _position(self, p: ParsedTurn, u: _Unit, inside: list[Match], words: list[int]) -> None:
-        """Record each match with whether it stands unit-initially and unit-finally.
+        """Record each cue match with whether it stands unit-initially and unit-finally, and what the
+        acknowledgements, particles and fillers among ``inside`` make of the unit (``ack``, ``lead``).
 
         ``words`` are the unit's tokens that are not punctuation.
         """
@@ -664,41 +763,54 @@ class TopicDetector(Detector):
             return
         t0, t1 = u.t0, u.t1
         ends, starts = p.ends, p.starts
-        # Tokens a marker may stand behind: punctuation, particles, fillers and other markers.
-        skip = list(p.punct[t0:t1])
         covered: set[int] = set()
         particle: set[int] = set()
-        spans = []
+        spans = []  # the other matches (the cues), with their tokens
         for m in inside:
             # t0 <= i, j <= t1 (the match ends after the unit starts and starts before it ends),
             # so the slices below cover the same tokens as ranges over [t0, t1).
             i, j = max(t0, bisect_right(ends, m.start)), min(t1, bisect_left(starts, m.end))
-            spans.append((m, i, j))
             label = m.entry.label
-            if label in _SKIPPABLE and j > i:
-                skip[i - t0:j - t0] = [True] * (j - i)
             if label in _COVERING:
                 covered.update(range(i, j))
-            if label == _PARTICLE:
-                particle.update(range(i, j))
+                if label == _PARTICLE:
+                    particle.update(range(i, j))
+            else:
+                spans.append((m, i, j))
         u.ack = bool(words) and covered.issuperset(words)
         # The first four words that are not particles are among the first 4 + len(particle).
         u.lead = [lower[t] for t in words[:4 + len(particle)] if t not in particle][:4]
+        if not spans:
+            return
+        # Tokens a marker may stand behind: punctuation, particles, fillers and other markers (the
+        # covering labels are all skippable).
+        skip = list(p.punct[t0:t1])
+        for t in covered:
+            skip[t - t0] = True
         for m, i, j in spans:
-            u.marks.append((m, all(skip[:i - t0]), all(skip[j - t0:])))
-        u.labels = frozenset([m.entry.label for m in inside])
+            if j > i and m.entry.label in _SKIPPABLE:
+                skip[i - t0:j - t0] = [True] * (j - i)
+        # A match is initial when only skippable tokens come before it (it starts at or before the
+        # first other token), final when only skippable ones come after it.
+        if False in skip:
+            first = skip.index(False) + t0
+            last = len(skip) - 1 - skip[::-1].index(False) + t0
+            u.marks = [(m, i <= first, j > last) for m, i, j in spans]
+        else:
+            u.marks = [(m, True, True) for m, _, _ in spans]
+        u.labels = frozenset([m.entry.label for m, _, _ in spans])
 
     def _is_question(self, p: ParsedTurn, u: _Unit) -> bool:
         """A topic-proffering frame, or question word order ("do you…", "what is your…").
 
         (A token ending in "?" makes a question too; ``_units`` tests that first.)
         """
-        if u.hits(_PROFFER):
+        if _PROFFER in u.labels and u.hits(_PROFFER):
             return True
         lead = u.lead
         if len(lead) < 2:
             return False
-        return (lead[0] in _AUX or lead[0] in _WH) and any(w in _SUBJ for w in lead[1:4])
+        return lead[0] in _QSTART and not _SUBJ.isdisjoint(lead[1:4])
 
     # -------------------------------------------------------------------------- features
 
@@ -719,51 +831,62 @@ class TopicDetector(Detector):
         opens with "that", "it"…; ``ack_then_question`` "cool. do you…?"; ``n_units``, ``length``,
         ``second_turn`` and ``third_turn`` describe size and position.
         """
-        sims = state.sims()
-        sidx, content = state.sidx, state.content
-        mine = us[i]
-        last = mine[-1] if mine else None
-        unit_ctx = [sims.unit_ctx[j] for j in sidx[i]] or [0.0]
-        # Of the units' similarities to the previous turn only the last one's is a feature.
-        last_prev = sims.unit_prev[sidx[i][-1]] if sidx[i] else 0.0
-        prev_units = us[i - 1]
-        prevq_last = bool(prev_units) and prev_units[-1].question
+        return dict(zip(_TURN_FEATURES, self._turn_values(i, us, state)))  # type: ignore[arg-type]
+
+    def _turn_values(self, i: int, us: list[list[_Unit]], state: _State, skip_stale: bool = False) -> list[float] | None:
+        """The features of ``_turn_features`` in the order of ``_TURN_FEATURES``; None, when
+        ``skip_stale``, for a turn with no content word new to the context and no marker."""
         seen = state.seen(i)
-        new = set(content[i]).difference(seen)
-        last_new = bool(last) and not seen.issuperset(last.content)
-        lastq = bool(last) and last.question
+        content = state.content
+        mine = us[i]
         cues = state.labels(i)  # (a quick no for the many turns without the cue)
         marked = SHIFT in cues and any(x.hits(SHIFT) for x in mine)
+        if seen.issuperset(content[i]):
+            n_new = 0
+            if skip_stale and not marked:
+                return None
+        else:
+            n_new = len(set(content[i]).difference(seen))
+        sims = state.sims()
+        sidx = state.sidx[i]
+        last = mine[-1] if mine else None
+        unit_ctx = list(map(sims.unit_ctx.__getitem__, sidx)) or [0.0]
+        # Of the units' similarities to the previous turn only the last one's is a feature.
+        last_prev = sims.unit_prev[sidx[-1]] if sidx else 0.0
+        prev_units = us[i - 1]
+        prevq_last = bool(prev_units) and prev_units[-1].question
+        last_new = bool(last) and not seen.issuperset(last.content)
+        lastq = bool(last) and last.question
         recip = HANDOFF in cues and any(m.entry.attributes.get("reciprocal") for x in mine for m in x.hits(HANDOFF))
         proffer = _PROFFER in cues and any(x.hits(_PROFFER) and not x.anaphoric for x in mine)
         ack_first = bool(mine) and len(mine) > 1 and (mine[0].ack or mine[0].n_words <= 3)
-        return {
-            "bias": 1.0,
-            "last_question": float(lastq),
-            "any_question": float(state.asks(i)),
-            "prev_question": float(prevq_last),
-            "prev_any_question": float(state.asks(i - 1)),
-            "sim_prev": sims.sim_prev[i],
-            "sim_context": sims.sim_context[i],
-            "min_unit_sim": min(unit_ctx),
-            "last_unit_sim": unit_ctx[-1],
-            "last_unit_sim_prev": last_prev,
-            "new_content": min(len(new), 6) / 6,
-            "question_new_content": float(lastq and last_new),
-            "reciprocal": float(recip),
-            "marked": float(marked),
-            "proffer": float(proffer),
-            "anaphoric_question": float(lastq and bool(last) and last.anaphoric),
-            "anaphoric_start": float(bool(mine) and bool(mine[0].lead) and mine[0].lead[0] in _ANAPHOR),
-            "ack_then_question": float(ack_first and lastq),
-            "n_units": min(len(mine), 4) / 4,
-            "second_turn": float(i == 1),
-            "third_turn": float(i == 2),
-            "length": min(sum(x.n_words for x in mine), 30) / 30,
-            "gap": sims.gap[i],
-            "sim_next": sims.sim_next[i],
-            "next_sim_prev": sims.next_sim_prev[i],
-        }
+        return [
+            1.0,  # bias
+            float(lastq),  # last_question
+            float(state.asks(i)),  # any_question
+            float(prevq_last),  # prev_question
+            float(state.asks(i - 1)),  # prev_any_question
+            sims.sim_prev[i],
+            sims.sim_context[i],
+            min(unit_ctx),  # min_unit_sim
+            unit_ctx[-1],  # last_unit_sim
+            last_prev,  # last_unit_sim_prev
+            min(n_new, 6) / 6,  # new_content
+            float(lastq and last_new),  # question_new_content
+            float(recip),  # reciprocal
+            float(marked),  # marked
+            float(proffer),  # proffer
+            float(lastq and bool(last) and last.anaphoric),  # anaphoric_question
+            float(bool(mine) and bool(mine[0].lead) and mine[0].lead[0] in _ANAPHOR),  # anaphoric_start
+            float(ack_first and lastq),  # ack_then_question
+            min(len(mine), 4) / 4,  # n_units
+            float(i == 1),  # second_turn
+            float(i == 2),  # third_turn
+            min(sum(x.n_words for x in mine), 30) / 30,  # length
+            sims.gap[i],
+            sims.sim_next[i],
+            sims.next_sim_prev[i],
+        ]
 
     def _unit_features(self, flat: list[_Unit], pos: int, first: list[int], flat_content: list[str],
                        speakers: list[str]) -> dict[str, float] | None:
@@ -849,11 +972,12 @@ class TopicDetector(Detector):
                 # A model's turn answers the user's; it opens a topic only with a marker (unit path).
                 if not us[i] or conv.turns[i].role is Role.MODEL:
                     continue
-                f = self._turn_features(i, us, state)
                 # No word the context has not had: nothing new to talk about ("oh really?").
-                if f["new_content"] == 0 and not f["marked"]:
+                values = self._turn_values(i, us, state, skip_stale=True)
+                if values is None:
                     continue
-                prob = _sigmoid(_logit(weights, f))
+                # _logit(weights, _turn_features(...)), term by term in the same order
+                prob = _sigmoid(sum(map(mul, weights.values(), values)))
                 if prob >= self.shift_threshold:
                     shifts[(i, self._introducing_unit(i, us, state))] = prob
         for t, k, f in self._unit_path(conv, us):
@@ -865,18 +989,22 @@ class TopicDetector(Detector):
         busy = [(m.turn, m.start, m.end) for m in prior if m.label in _NOT_A_SHIFT]
         moves: list[Move] = []
         speakers = [t.speaker for t in conv.turns]
+        partner: int | None = None  # the last turn before turn i by another speaker
         for i, tu in enumerate(us):
             text = conv.turns[i].text
-            partner = next((j for j in range(i - 1, -1, -1) if speakers[j] != speakers[i]), None)
+            if i and speakers[i - 1] != speakers[i]:
+                partner = i - 1  # (else the previous turn's partner: the same speaker's)
             for u in tu:
-                resumes = u.hits(RESUME)
-                closes = u.hits(CLOSE)
+                resumes = u.hits(RESUME) if RESUME in u.labels else []
+                closes = u.hits(CLOSE) if CLOSE in u.labels else []
                 prob = shifts.get((i, u.k))
                 # A return to an earlier topic, or a wind-down ("anyway, that's that"), is no new topic.
                 if (prob is not None and not resumes and not closes
                         and not any(t == i and s < u.end and u.start < e for t, s, e in busy)):
                     moves.append(self._shift_move(i, u, prob, state, text))
-                hand = self._handoff(i, u, us, partner)
+                # (_handoff finds nothing without a hand-off cue, or a question to mirror)
+                hand = (self._handoff(i, u, us, partner) if HANDOFF in u.labels or (
+                    partner is not None and u.k and u.question and u.lead and not u.anaphoric) else None)
                 if hand is not None:
                     m, reciprocal, kind = hand
                     attrs: dict[str, Any] = {"reciprocal": reciprocal, "kind": kind}

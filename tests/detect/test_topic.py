@@ -337,6 +337,91 @@ def test_pooling_units_into_turns_adds_them_in_order():
     assert _add_by_owner(rows, owners, 14).tobytes() == want.tobytes()
 
 
+def test_plain_texts_are_split_at_once_into_the_same_ids():
+    """Texts of single-spaced words are split all at once: the ids must be those of each on its own."""
+    pytest.importorskip("wordllama")
+    from convmaint.detect.topic import _load_wordllama
+
+    model = _load_wordllama()
+    tok = model.tokenizer
+    plain = ["hello world", "it\u2019s ok?", "x", "don't stop", "na\u00efve caf\u00e9 \U0001f600", "a-b c"]
+    for texts in (plain, plain[:1], [*plain, "two  spaces"], [*plain, "<s> x"], [*plain, "\n"]):
+        ids, sizes = model.token_ids(texts)
+        k = 0
+        for t, n in zip(texts, sizes):
+            assert ids[k:k + n] == (tok.encode(t, add_special_tokens=False).ids if t.strip() else []), repr(t)
+            k += n
+        assert k == len(ids)
+    ids, sizes = model.token_ids([])
+    assert ids == [] and len(sizes) == 0
+
+
+def test_fresh_plain_words_are_encoded_as_one_text():
+    """Fresh plain words are encoded a thousand at a time as one text, not one by one."""
+    pytest.importorskip("wordllama")
+    from convmaint.detect.topic import _load_wordllama, _WordLlama
+
+    model = _load_wordllama()
+    encoded: list[str] = []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(model.tokenizer, name)
+
+        def encode_batch_fast(self, texts, **kw):
+            encoded.extend(texts)
+            return model.tokenizer.encode_batch_fast(texts, **kw)
+
+    words = ["zebra", "quokka's", "naïve", "x-ray", "\U0001f600", "don't", "3.14", "über"]
+    ids, sizes = _WordLlama(model.table, Counting()).token_ids(words)
+    assert len(encoded) == 1
+    k = 0
+    for w, n in zip(words, sizes):
+        assert ids[k:k + n] == model.tokenizer.encode(w, add_special_tokens=False).ids, w
+        k += n
+
+
+def test_run_sums_add_as_reduceat():
+    """Unit vectors sum their tokens' rows for all units at once: bit for bit numpy's reduceat."""
+    import numpy as np
+
+    from convmaint.detect.topic import _pairwise_sums_exact, _run_sums
+
+    assert _pairwise_sums_exact(256)  # (else _run_sums is reduceat itself)
+    rng = np.random.default_rng(11)
+    for trial in range(600):
+        sizes = rng.integers(0, [3, 10, 20, 40, 131, 300][trial % 6], int(rng.integers(1, 30)))
+        if trial % 7 == 0:
+            sizes[rng.random(len(sizes)) < 0.3] = 0
+        table = rng.standard_normal((50, 256)) * rng.choice([1e-6, 1e-2, 1.0, 1e4, 1e8], (50, 1))
+        table = (np.round(table) if trial % 11 == 0 else table).astype(np.float32)
+        table[rng.random(table.shape) < (0.3 if trial % 3 == 0 else 0.02)] = -0.0
+        table[rng.random(table.shape) < 0.05] = 0.0
+        idx = rng.integers(0, 50, int(sizes.sum()))
+        want = np.zeros((len(sizes), 256), dtype=np.float32)
+        some = sizes > 0
+        if some.any():
+            want[some] = np.add.reduceat(table[idx], (np.cumsum(sizes) - sizes)[some], axis=0)
+        assert _run_sums(table, idx, sizes).tobytes() == want.tobytes(), sizes
+
+
+def test_turn_values_follow_the_weights():
+    """The turn path scores a list of feature values against the weights: same names, same order."""
+    from convmaint.detect.topic import _TURN_FEATURES, _TURN_WEIGHTS
+
+    assert all(tuple(w) == _TURN_FEATURES for w in _TURN_WEIGHTS.values())
+
+
+def test_shift_features_are_named_in_order(lexicons):
+    from convmaint.detect.topic import _TURN_FEATURES
+
+    texts = ["we adopted a puppy last week.", "oh nice! what breed is it?", "a beagle. anyway, did you watch the game?"]
+    det = TopicDetector(lexicons=lexicons, mode="lite", similarity="lexical")
+    feats = det.shift_features(_conv(texts), [_fast_parse(t) for t in texts])
+    assert feats[0] is None and all(tuple(f) == _TURN_FEATURES for f in feats[1:])
+    assert feats[2]["marked"] == 1.0 and feats[2]["any_question"] == 1.0
+
+
 def test_token_patterns_are_only_skipped_where_they_cannot_match(lexicons):
     det = TopicDetector(lexicons=lexicons, mode="lite", similarity="lexical")
     assert det._token_matcher._anchors  # the bare "…, you?" patterns need "you" (or "u") right before "?"
