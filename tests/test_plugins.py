@@ -30,4 +30,5 @@ def test_entry_point_classes_are_returned(monkeypatch):
 def test_registered_snapshot():
     assert sorted(readers()) == ["cha", "chat", "convokit", "csv", "dailydialog", "hh_rlhf", "mrda", "mrda-dadb",
                                  "native", "plain", "sharegpt", "swda", "tiage", "topical_chat"]
-    assert list(detector_classes()) == ["clarification.v1", "repair.v1", "topic.v1", "grounding.v1"]
+    assert list(detector_classes()) == ["clarification.fast.v1", "clarification.v1", "repair.fast.v1", "repair.v1",
+                                        "topic.fast.v1", "topic.v1", "grounding.fast.v1", "grounding.v1"]

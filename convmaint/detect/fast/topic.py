@@ -1,1 +1,1204 @@
-"""Fast-mode (scan) detector for the topic family: being written."""
+"""Fast-mode (scan) detector for the topic family: shifts, hand-offs, resumptions and closings.
+
+Built like the parse-based :class:`~convmaint.detect.topic.TopicDetector` (its docstring gives the
+rationale and the literature), at a fraction of the cost:
+
+* **Cues.** One regex search over a conversation's lower-cased text finds the boundary, resumption
+  and closing markers of the ``topic_markers`` lexicon, the hand-off and topic-proffer phrases of
+  ``handoff`` and its bare "…, you?"; only a hit costs Python work (its unit, and its position
+  there, tested on the text around it: unit-initial means only punctuation, particles, fillers,
+  acknowledgements or other markers before it, as in the parse detector).
+* **Lexical cohesion.** Every token is looked up in a per-process table of word vectors: the
+  WordLlama static token embeddings of the parse detector (loaded by its ``_load_wordllama``),
+  summed over the word's tokens and cut to their first ``dims`` dimensions (the model is trained
+  so that its leading dimensions form an embedding of their own). The table starts with the
+  tokenizer's one-token words and encodes other words once, a conversation's at a time. A
+  conversation's turns (and their last units) are summed by one gather and one ``reduceat``, and
+  the dot products the turn path needs come from one more matrix product.
+* **Turn path** (two-party talk, not a language model's turns, only turns with a content word the
+  context lacks): a logistic score over nine features, compared with ``shift_threshold``; the
+  features and how their weights were fitted are given at ``_TURN_WEIGHTS``.
+* **Unit path** (any number of speakers): a unit with a boundary marker or a unit-initial opener
+  ("okay so", "alright") is scored with the parse detector's own unit model and weights
+  (``_UNIT_WEIGHTS`` of ``convmaint/detect/topic.py``, same features: marker strength, the drop in
+  content-word cohesion across the unit, a lull of acknowledgements before it, a new speaker who
+  keeps the floor after it).
+
+Hand-offs, resumptions and closings follow the parse detector's rules on the same lexicon hits.
+What it drops from the parse detector: 15 of the turn model's 24 features (the similarities to the
+context and to the next turn, the units' similarity to the context, turn length, units and
+position, the last-unit and previous-unit question flags, reciprocal questions, boundary markers
+(a marked unit is left to the unit path), a pronoun opening the turn, "ok. do you…?"); particles
+inside a unit's first words (only leading ones are skipped); the least-like-the-previous-turn
+choice of the unit a shift is put on (here: the unit with most new content words); resumption
+targets further back than ``resume_window`` turns; and lemmas (none exist in fast mode).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from itertools import accumulate, chain, compress, count, pairwise, repeat
+from operator import add, not_
+from typing import Any
+
+from convmaint.detect.base import Detector, Mode, register_detector, units
+from convmaint.detect.topic import _load_wordllama
+from convmaint.errors import ConfigError
+from convmaint.lexicon import Entry, LexiconSet, Match
+from convmaint.model import Conversation, FrozenDict, Move, Role
+from convmaint.nlp.base import ParsedTurn
+
+__all__ = ["FastTopicDetector"]
+
+# Copied from the parse detector (convmaint/detect/topic.py), so that this module keeps its
+# behaviour while that one changes: its word classes, its fast-mode content-word test, its unit
+# model's weights, its cosine of word counts and its split of a text into the words the tokenizer
+# encodes on their own.
+# Moves of earlier detectors that make their unit repair or clarification work, not a new topic.
+_NOT_A_SHIFT = frozenset({"clarification.request", "repair.other", "repair.completion", "repair.third_position"})
+_WH = frozenset({"what", "who", "whom", "whose", "where", "when", "why", "how", "which", "whats", "what's"})
+_AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "am", "have", "has", "had", "can", "could", "will",
+                  "would", "should", "shall", "may", "might", "any", "ever"})
+_SECOND = frozenset({"you", "your", "yours", "yourself", "u", "ur", "ya"})
+_SUBJ = frozenset({"you", "your", "u", "ya", "we", "i", "they", "he", "she", "it", "there", "this", "that", "yours"})
+# Pronouns that point back into the prior talk: a question built on one is a follow-up, not a proffer.
+_ANAPHOR = frozenset({"it", "that", "this", "they", "them", "those", "these", "there", "he", "she", "him", "her",
+                      "its", "their", "one"})
+# Function and light words never counted as topical content.
+_STOP = frozenset("""a an the and or but if so of to in on at for with by from as is are was were be been being am
+i you he she it we they me him her us them my your his its our their this that these those there here what which who
+whom whose when where why how do does did done have has had having not no yes yeah uh um oh well just like really very
+can could would should will shall may might must than then too also about up down out over into all any some one ok
+okay know think mean get got go going s t m re ve ll d don didn doesn isn wasn aren lol wow cool nice great good love
+hi hello hey sound sounds thing things lot much many most more time yep yup huh hmm mm gonna wanna kind sort stuff
+guess say said see let make want need try way sure right fine""".split())  # noqa: SIM905
+_CONTENT_RE = re.compile(r"^[a-z][a-z'-]+$")
+#: The unit model's weights (logistic regression, fitted by the parse detector on the first 32 ICSI MRDA meetings).
+_UNIT_WEIGHTS: dict[str, float] = {
+    "bias": -2.159, "strong": 0.945, "weak": -0.005, "opener": -0.941, "cohesion": -4.366, "lull": 1.367,
+    "new_speaker": 0.264, "run": 0.07, "length": -0.793,
+}
+# Texts the tokenizer must encode whole (special tokens, its own word-start mark).
+_SPECIAL_RE = re.compile("<s>|</s>|<unk>")
+
+
+def _content_word(lemma: str) -> str:
+    """The content word a token counts as, or "": without POS, short words are function words;
+    "dad's" counts as "dad"."""
+    if not _CONTENT_RE.match(lemma) or lemma in _STOP:
+        return ""
+    return "" if len(lemma) < 3 else lemma.removesuffix("'s")
+
+
+def _cos(a: Counter, b: Counter) -> float:
+    if not a or not b:
+        return 0.0
+    num = sum(v * b[k] for k, v in a.items() if k in b)
+    return num / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+
+
+def _word_keys(text: str) -> list[str] | None:
+    """The words of ``text`` as the tokenizer encodes them on their own (each after the extra
+    spaces before it); None when the text must be encoded whole."""
+    if text[-1:] == " " or "\u2581" in text or ("<" in text and _SPECIAL_RE.search(text)):
+        return None
+    if "  " not in text and text[:1] != " ":
+        return text.split(" ")
+    keys, pad = [], ""
+    for w in text.split(" "):
+        if w:
+            keys.append(pad + w)
+            pad = ""
+        else:
+            pad += " "
+    return keys
+
+
+SHIFT = "topic.shift"
+HANDOFF = "topic.handoff"
+RESUME = "topic.resume"
+CLOSE = "topic.close"
+_PROFFER = "topic.proffer"
+_OPENER = "topic.opener"
+_PARTICLE = "topic.particle"
+_ACK = "grounding.acknowledgement"
+_CUE_LABELS = frozenset({SHIFT, RESUME, CLOSE, HANDOFF, _PROFFER})
+# Labels of the phrases a marker may stand behind (or before) and still be unit-initial (final): the
+# parse detector's _SKIPPABLE; and of those that make a unit a bare acknowledgement (its _COVERING).
+_SKIP_LABELS = frozenset({_PARTICLE, _OPENER, SHIFT, RESUME, CLOSE, _ACK, "filler"})
+_ACK_LABELS = frozenset({_ACK, _PARTICLE, "filler"})
+_QSTART = _AUX | _WH
+# Joins a conversation's turns for the one cue search: neither a word character nor white space,
+# so no phrase matches across it and every phrase edge test holds at it.
+_SEP = "\x00"
+_WS_RE = re.compile(r"\s+")
+_WORD_CHAR = re.compile(r"\w")
+
+#: Turn-path weights: logistic regression (L2 = 1 on the weights, none on the bias, Newton's method)
+#: on the candidate turns of TIAGE ``anno_train.json`` (300 dialogues; 4,227 candidates, 876 of them
+#: shifts), parsed by the regex backend, ``dims`` = 64; ``shift_threshold`` is the F1-best cut-off
+#: there. The nine features were chosen by backward elimination from the parse detector's under
+#: 5-fold cross-validation on those dialogues, by conversation (F1 0.564 over 8 shuffles; all the
+#: parse features fast mode can compute 0.571 at several times the cost; 128 or 256 dimensions no
+#: better, 32 worse). ``anno_dev.json`` was scored once, after the choice: F1 0.542 (lite mode
+#: 0.571). To refit: ``FastTopicDetector.shift_features`` gives each dialogue's candidate turns and
+#: their feature rows; a candidate is positive when TIAGE labels its turn "1". Features (turn i): ``any_question`` it has a question (a "?", question
+#: word order, or a topic-proffering frame); ``prev_any_question`` the turn before has one (this
+#: turn then answers); ``new_content`` how many of its content words the ``context_turns`` turns
+#: before lack (up to 6, over 6); ``question_new_content`` its last unit is a question with such a
+#: word; ``proffer`` it has a topic-proffering frame ("do you have any…?") not pointing back;
+#: ``anaphoric_question`` its last unit is a question pointing back ("what is it?");
+#: ``next_sim_prev`` cosine of the next turn with the previous one (a reply still on the old
+#: topic); ``gap`` TextTiling's cosine of the two turns before with this one and the next;
+#: ``last_unit_sim_prev`` cosine of its last unit with the previous turn.
+_TURN_WEIGHTS: dict[str, float] = {
+    "bias": -1.315, "new_content": 0.913, "question_new_content": 0.598, "any_question": 1.094,
+    "prev_any_question": -1.046, "proffer": 1.509, "anaphoric_question": -1.035, "gap": -2.728,
+    "next_sim_prev": -1.068, "last_unit_sim_prev": -1.788,
+}
+_FEATURES = tuple(_TURN_WEIGHTS)
+#: The F1-best cut-off on the fitting dialogues (``shift_threshold``).
+_TURN_THRESHOLD = 0.28
+#: Most words the shared vector table holds before it drops those it met in the text (keeping the
+#: tokenizer's one-token words): a long corpus meets ever more rare words; 200,000 words of 64
+#: float32 dimensions take 51 MB.
+_MAX_WORDS = 200_000
+
+
+def _normalise(phrase: str) -> str:
+    """A matched phrase as the lexicon Matcher keys it: lower case, ASCII apostrophes, single spaces."""
+    return _WS_RE.sub(" ", phrase.strip().lower().replace("\u2019", "'"))
+
+
+def _trie(phrases: Iterable[str]) -> str:
+    """A regex for the phrases, as a trie (branches start with different characters, so the engine
+    tries one), each ending at a word edge: the lexicon Matcher's construction."""
+    units = {" ": r"\s+", "'": "['\u2019]"}
+    root: dict[str, dict] = {}
+    for p in {_normalise(p) for p in phrases if p.strip()}:
+        node = root
+        for ch in p:
+            node = node.setdefault(units.get(ch) or re.escape(ch), {})
+        node[""] = {}
+
+    def branch(node: dict[str, dict]) -> str:
+        alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
+        if "" in node:
+            alts.append(r"(?![\w'\u2019])")
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return branch(root) if root else "(?!)"
+
+
+class _WordVectors:
+    """Lower-case word -> row of a growing matrix: the sum of its WordLlama token embeddings.
+
+    Shared by the detectors of a process that use the same ``dims`` (the model is read-only). Row 0
+    is a zero vector. Per row, ``content_np`` says whether its word is a content word (the parse
+    detector's ``_content_word`` without POS, as in lite mode).
+    """
+
+    def __init__(self, dims: int) -> None:
+        import numpy as np
+
+        self.dims = dims
+        self.model = _load_wordllama()
+        self.index: dict[str, int] = {}
+        self.rows = np.zeros((1, dims), dtype=np.float32)
+        self.content_np = np.zeros(1, dtype=bool)
+        self.size = 1
+        self._bpe = self._word_encoder()
+        # The token embeddings cut to dims, contiguous: a new word's rows are gathered from here.
+        self._token_rows = np.ascontiguousarray(self.model.table[:, :dims])
+        self._prefill()
+        self.base = self.size  # the rows kept when the table starts afresh
+
+    def _word_encoder(self) -> Any:
+        """The tokenizer's BPE model, when it encodes a plain word exactly as the tokenizer encodes
+        it (its normalizer only puts the word-start mark before the text and for each space; no
+        pre-tokenizer): then a word's ids are its model's tokens of "▁" + word, with none of the
+        tokenizer's per-call overhead (checked on a few words). Else None (the tokenizer is used)."""
+        tok = self.model.tokenizer
+        bpe = getattr(tok, "model", None)
+        if not self.model.by_word or tok.pre_tokenizer is not None or not hasattr(bpe, "tokenize"):
+            return None
+        probe = ["zanzibarian", "n't", "'s", "222", "na\u00efve", "\U0001f600", "o'clock", "quokkas", "...", "x"]
+        try:
+            same = all([t.id for t in bpe.tokenize("\u2581" + w)] == tok.encode(w, add_special_tokens=False).ids for w in probe)
+        except Exception:  # noqa: BLE001 (any surprise: use the tokenizer)
+            same = False
+        return bpe if same else None
+
+    def _prefill(self) -> None:
+        """Enter the words that are one token of the tokenizer's vocabulary (a lower-case token with
+        the word-start mark, some 12,000): their vectors need no encoding, and they are most of the
+        words of any English text. Checked on a sample against the tokenizer, else encoded."""
+        import numpy as np
+
+        vocab = self.model.tokenizer.get_vocab()
+        pairs = sorted((i, t[1:]) for t, i in vocab.items()
+                       if t[:1] == "\u2581" and t[1:] and t[1:] == t[1:].lower() and t[1:].isprintable()
+                       and not any(ch.isspace() or ch == "\u2581" for ch in t[1:]))
+        words = [w for _, w in pairs]
+        token = np.asarray([i for i, _ in pairs], dtype=np.int64)
+        sample = words[::97]
+        got, sizes = self.model.token_ids(sample)
+        if sizes.tolist() == [1] * len(sample) and got == token[::97].tolist():
+            self._add(words, self.model.table[token, :self.dims])
+        else:  # not the tokenizer this shortcut expects: encode them
+            self.add(words)
+
+    def reset_if_full(self) -> None:
+        """Start afresh when full (only between conversations: row numbers must hold within one)."""
+        if self.size > _MAX_WORDS:
+            self.index = {w: r for w, r in self.index.items() if r < self.base}
+            self.size = self.base
+
+    def add(self, words: Iterable[str]) -> None:
+        """Enter the words not met before, encoded by the tokenizer many at a time."""
+        fresh = sorted(set(words).difference(self.index))
+        if fresh:
+            self.add_new(fresh)
+
+    def add_new(self, fresh: list[str]) -> None:
+        """Enter words not met before (distinct)."""
+        import numpy as np
+
+        per = self._encode(fresh)
+        table = self._token_rows
+        ids = list(chain.from_iterable(per))
+        if not ids:
+            self._add(fresh, np.zeros((len(fresh), self.dims), dtype=np.float32))
+            return
+        if max(ids) >= len(table):  # (not expected: the model has a row for each token)
+            ids = [min(t, len(table) - 1) for t in ids]
+        got = table[ids]
+        sizes = list(map(len, per))
+        if 0 not in sizes:
+            self._add(fresh, np.add.reduceat(got, list(accumulate(sizes[:-1], initial=0)), axis=0))
+            return
+        block = np.zeros((len(fresh), self.dims), dtype=np.float32)
+        some = [k for k, n in enumerate(sizes) if n]
+        block[some] = np.add.reduceat(got, list(accumulate((sizes[k] for k in some[:-1]), initial=0)), axis=0)
+        self._add(fresh, block)
+
+    def _encode(self, words: list[str]) -> list[list[int]]:
+        """The tokenizer's ids for each word. Plain words (one word, as ``_word_keys`` splits a
+        text: no space, no word-start mark, no special token) by the BPE model (``_word_encoder``),
+        or else as one text told apart by their first tokens, the only ones starting with the
+        word-start mark (as ``_WordLlama._encode`` of the parse detector does); the rest, and any
+        surprise, by ``_WordLlama.token_ids``."""
+        model = self.model
+        out: dict[str, list[int]] = {}
+        plain = [w for w in words if " " not in w and "\u2581" not in w and not ("<" in w and _SPECIAL_RE.search(w))] \
+            if model.by_word else []
+        if plain and self._bpe is not None:
+            tokenize = self._bpe.tokenize
+            got = [[t.id for t in tokenize("\u2581" + w)] for w in plain]
+            if len(plain) == len(words):
+                return got
+            out = dict(zip(plain, got))
+        elif plain:
+            enc = model.tokenizer.encode(" ".join(plain), add_special_tokens=False)
+            ids = enc.ids
+            cuts = [k for k, t in enumerate(enc.tokens) if t[:1] == "\u2581"]
+            if len(cuts) == len(plain) and cuts[:1] == [0]:
+                cuts.append(len(ids))
+                out = {w: ids[a:b] for w, a, b in zip(plain, cuts, cuts[1:])}
+        rest = [w for w in words if w not in out]
+        if rest:
+            ids, sizes = model.token_ids(rest)
+            at = 0
+            for w, n in zip(rest, sizes.tolist()):
+                out[w] = ids[at:at + n]
+                at += n
+        return [out[w] for w in words]
+
+    def _add(self, fresh: list[str], block: Any) -> None:
+        """Enter new words with their vectors."""
+        import numpy as np
+
+        old, need = self.size, self.size + len(fresh)
+        if need > len(self.rows):
+            cap = max(need, 2 * len(self.rows), 8192)
+            rows = np.zeros((cap, self.dims), dtype=np.float32)
+            rows[:old] = self.rows[:old]
+            self.rows = rows
+            self.content_np = np.concatenate([self.content_np[:old], np.zeros(cap - old, dtype=bool)])
+        self.rows[old:need] = block
+        self.content_np[old:need] = [bool(_content_word(w)) for w in fresh]
+        self.index.update(zip(fresh, range(old, need)))
+        self.size = need
+
+
+_TABLES: dict[int, _WordVectors] = {}
+
+
+def _word_vectors(dims: int) -> _WordVectors:
+    table = _TABLES.get(dims)
+    if table is None:
+        table = _TABLES[dims] = _WordVectors(dims)
+    return table
+
+
+class _Scan:
+    """What one pass over a conversation's turns found: lists by turn, by token of the whole
+    conversation (turn i's tokens are ``off[i]`` up to ``off[i + 1]``), or by unit in conversation
+    order (the units of turn i are ``tfirst[i]`` up to ``tfirst[i + 1]``). A turn's units (their
+    spans, token ranges and question flags) are worked out when first needed (``units``)."""
+
+    __slots__ = ("content", "cwords", "hits", "idl", "ids", "last_asks", "last_cut", "lower", "mirror", "n", "off", "openers",
+                 "parsed", "texts", "tfirst", "tunits", "turn_asks", "uturn")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.texts: list[str] = []
+        self.parsed: Sequence[ParsedTurn] = ()
+        self.lower: list[Sequence[str]] = []  # per turn: its lower-case tokens
+        self.off: list[int] = []  # per turn and one more: where its tokens start among all
+        self.idl: list[int] = []  # per token: its word-vector row
+        self.ids: Any = None  # the same as a numpy array, with one more (row 0, the zero vector); see _ids
+        self.cwords: tuple[list[int], list[int]] | None = None  # see _cwords
+        self.content: list[set[int] | None] = []  # per turn: its content words (rows), once needed; see _content
+        self.tfirst: list[int] = []
+        self.uturn: list[int] = []  # per unit: its turn
+        # per turn: its units' spans, token ranges and question flags, once needed; see _units
+        self.tunits: list[tuple[list[tuple[int, int]], list[tuple[int, int]], list[bool]] | None] = []
+        self.turn_asks: list[bool] = []  # per turn: whether some unit is a question
+        self.last_asks: list[bool] = []  # per turn: whether its last unit is one
+        self.last_cut: list[int] = []  # per turn: the token its last unit starts at
+        self.hits: dict[int, list[tuple[int, Match, bool, bool]]] = {}  # turn -> (unit, match, initial, final)
+        self.openers: list[int] = []  # units that may start with an opener ("okay so")
+        self.mirror: list[int] = []  # questions after a turn's first unit, with "you" early on
+
+
+@register_detector
+class FastTopicDetector(Detector):
+    """Finds topic moves in fast mode: shifts, hand-offs, resumptions and closings.
+
+    Args:
+        lexicons: Loaded lexicons; uses ``topic_markers`` and ``handoff`` (and the phrases of
+            ``backchannels``, when loaded, to tell acknowledgements).
+        mode: ``fast`` only.
+        shift_threshold: Turn-path probability from which a turn introduces a new topic; 0.28
+            (the F1-best cut-off on TIAGE train).
+        marker_threshold: Unit-path probability from which a marked or opener-initial unit is a
+            topic shift; 0.07 (the parse detector's).
+        context_turns: How many preceding turns form the context whose content words are not new; 3.
+        dims: Leading dimensions of the WordLlama embeddings used for cohesion; 64 (fewer lose F1
+            on TIAGE train under cross-validation, more gain none).
+        cohesion_window: Content words on each side of a cued unit for the unit path's cohesion; 60.
+        resume_gap: Turns just before a resumption that cannot be its target (the digression); 2.
+        resume_window: Turns before a resumption among which its target is sought; 100 (the
+            parse detector looks at all).
+        stepwise_overlap: Content words a new topic must share with the context to count as
+            ``stepwise`` rather than ``disjunctive``; 1.
+        close_max_words: Longest last unit of a turn in which a unit-initial "so yeah" still closes
+            the topic; 8.
+
+    Example:
+        >>> from convmaint.pipeline import Annotator
+        >>> ann = Annotator.create(["topic"], mode="fast")  # doctest: +SKIP
+    """
+
+    name = "topic"
+    version = 1
+    engine = "scan"
+    labels = (SHIFT, HANDOFF, RESUME, CLOSE)
+    requires = frozenset({"tokens", "sents"})
+    order = 30
+
+    def __init__(
+        self,
+        *,
+        lexicons: LexiconSet,
+        mode: Mode = "fast",
+        shift_threshold: float = _TURN_THRESHOLD,
+        marker_threshold: float = 0.07,
+        context_turns: int = 3,
+        dims: int = 64,
+        cohesion_window: int = 60,
+        resume_gap: int = 2,
+        resume_window: int = 100,
+        stepwise_overlap: int = 1,
+        close_max_words: int = 8,
+    ) -> None:
+
+        super().__init__(lexicons=lexicons, mode=mode)
+        if not 1 <= int(dims) <= 256:
+            raise ConfigError(f"topic detector: dims must be between 1 and 256, got {dims!r}")
+        self.shift_threshold = float(shift_threshold)
+        self.marker_threshold = float(marker_threshold)
+        self.context_turns = max(1, int(context_turns))
+        self.dims = int(dims)
+        self.cohesion_window = int(cohesion_window)
+        self.resume_gap = int(resume_gap)
+        self.resume_window = max(1, int(resume_window))
+        self.stepwise_overlap = int(stepwise_overlap)
+        self.close_max_words = int(close_max_words)
+        entries = [e for i in ("topic_markers", "handoff", "backchannels") if i in lexicons for e in lexicons[i].entries]
+        phrases = [e for e in entries if e.match == "phrase"]
+
+        def pats(labels: frozenset[str]) -> list[str]:
+            return [str(e.pattern) for e in phrases if e.label in labels]
+
+        # The cues, by normalised phrase, and one regex for all of them over a conversation's
+        # lower-case text: the phrases' trie, and the handoff lexicon's token patterns ("…, you?"
+        # after punctuation, unit-final; "you?" alone) as the group "bare".
+        self._cue_entries: dict[str, list[Entry]] = {}
+        for e in phrases:
+            if e.label in _CUE_LABELS:
+                self._cue_entries.setdefault(_normalise(str(e.pattern)), []).append(e)
+        tok = [e for e in entries if e.match == "token" and e.label == HANDOFF]
+        self._bare_after = next((e for e in tok if e.attributes.get("position") == "final"), None)
+        self._bare_alone = next((e for e in tok if e.attributes.get("position") == "alone"), None)
+        # A cue starts after a character that is no word character, apostrophe or hyphen, which the
+        # pattern consumes (the text gets one in front): a pattern that starts with a set of
+        # characters lets the engine skip the letters between words without trying a match there
+        # (the set is ASCII, fast to test; a non-ASCII word character is turned away after it).
+        self._cue_rx = re.compile(r"[^a-z0-9_'\u2019-](?<![^\x00-\x7f\W])(?P<cue>(?P<bare>(?:you|yourself|u)\s*\?)|"
+                                  + _trie(self._cue_entries) + ")")
+        self._cue_rx_any = re.compile(self._cue_rx.pattern, re.IGNORECASE)  # for text whose case folding moves offsets
+        # Position tests on the text before / after a hit: only skippable phrases and punctuation.
+        # (Possessive: each step consumes a whole phrase, a character of punctuation or of space.)
+        self._skip_rx = re.compile(rf"(?:\s|[^\w\s]|{_trie(pats(_SKIP_LABELS))})*+", re.IGNORECASE)
+        self._ack_rx = re.compile(rf"(?:\s|[^\w\s]|{_trie(pats(_ACK_LABELS))})*+", re.IGNORECASE)
+        openers = pats(frozenset({_OPENER}))
+        self._opener_rx = re.compile(rf"(?<![\w'\u2019-]){_trie(openers)}", re.IGNORECASE) if openers else None
+        # A unit can open with an opener only if its first token starts a skippable phrase and an
+        # opener's word is among its tokens.
+        self._skip_first = frozenset(_normalise(p).split(" ")[0].split("'")[0] for p in pats(_SKIP_LABELS))
+        self._opener_words = frozenset(w for p in openers for w in _normalise(p).split(" "))
+        self._particles = frozenset(_normalise(p) for p in pats(frozenset({_PARTICLE})) if " " not in p.strip())
+        self._qstart = _QSTART | self._particles
+        self._weights = list(_TURN_WEIGHTS.values())
+        self._scratch = threading.local()
+        # Loaded now, once per process (shared by the detectors with the same dims), rather than
+        # inside the first conversation.
+        self._table = _word_vectors(self.dims)
+
+    # -------------------------------------------------------------------------- the scan
+
+    def _scan(self, conv: Conversation, parsed: Sequence[ParsedTurn]) -> _Scan:
+        """One pass over the turns: word rows, per-turn question facts, cues and opener candidates.
+
+        A turn's units are its source segments (``units``) or else its sentences. Sentence units
+        are not built here: the scan needs only their number and the first token of each (from
+        ``sent_starts``), and ``_units`` builds them for the few turns that need more.
+        """
+        table = self._table
+        table.reset_if_full()
+        turns = conv.turns
+        n = len(turns)
+        sc = _Scan(n)
+        sc.parsed = parsed
+        texts = sc.texts = [t.text for t in turns]
+        lower = sc.lower = [p.lower for p in parsed]
+        sc.off = list(accumulate(map(len, lower), initial=0))
+        flat = list(chain.from_iterable(lower))
+        index = table.index
+        idl = sc.idl = list(map(index.get, flat))
+        if None in idl:  # words not met before: entered all at once (no word has row 0)
+            at = list(compress(count(), map(not_, idl)))
+            table.add_new(sorted({flat[k] for k in at}))
+            for k in at:
+                idl[k] = index[flat[k]]
+        sc.content = [None] * n
+        tunits = sc.tunits = [None] * n
+        counts: list[int] = []
+        turn_asks, last_asks, last_cut, openers = sc.turn_asks, sc.last_asks, sc.last_cut, sc.openers
+        qstart, word_order, skip_first, opener_words = self._qstart, self._word_order, self._skip_first, self._opener_words
+        segmented = [t.segments for t in turns]
+        if True in map(bool, segmented) or not all("sents" in p.annotations for p in parsed):
+            odd = [bool(seg) or "sents" not in p.annotations for seg, p in zip(segmented, parsed)]
+        else:
+            odd = None
+        u0 = 0  # the turn's first unit
+        for i, (lw, text, p) in enumerate(zip(lower, texts, parsed)):
+            ss = p.sent_starts
+            if not lw or not ss or ss[0] or (odd is not None and odd[i]):
+                k = len(self._segment_units(sc, i, turns[i], p, u0)[0])
+                counts.append(k)
+                u0 += k
+                continue
+            k = len(ss)
+            counts.append(k)
+            if k == 1:  # the unit is the whole turn
+                w0 = lw[0]
+                q = "?" in text or (w0 in qstart and word_order(lw, 0, len(lw)))
+                turn_asks.append(q)
+                last_asks.append(q)
+                last_cut.append(0)
+                if w0 in skip_first and u0 and not opener_words.isdisjoint(lw):
+                    openers.append(u0)
+                u0 += 1
+                continue
+            c = ss[-1]
+            asks = "?" in text
+            heads = [lw[t] for t in ss]
+            q = (asks and text.find("?", p.starts[c]) >= 0) or (heads[-1] in qstart and word_order(lw, c, len(lw)))
+            last_asks.append(q)
+            last_cut.append(c)
+            turn_asks.append(asks or q or (not qstart.isdisjoint(heads) and True in self._units(sc, i)[2]))
+            # Units that may open with an opener, or mirror the partner's question: worked out on
+            # the turns that have the words for it.
+            if (not opener_words.isdisjoint(lw) and not skip_first.isdisjoint(heads)) or (
+                    not _SECOND.isdisjoint(lw) and (asks or not qstart.isdisjoint(heads[1:]))):
+                _, toks, qs = tunits[i] or self._units(sc, i)
+                for j, (t0, t1) in enumerate(toks):
+                    u = u0 + j
+                    if u and heads[j] in skip_first and not opener_words.isdisjoint(lw[t0:t1]):
+                        openers.append(u)
+                    if j and qs[j] and not _SECOND.isdisjoint(lw[t0:t0 + 6]):
+                        sc.mirror.append(u)
+            u0 += k
+        sc.tfirst = list(accumulate(counts, initial=0))
+        sc.uturn = list(chain.from_iterable(map(repeat, range(n), counts)))
+        self._find_cues(sc, texts)
+        return sc
+
+    def _units(self, sc: _Scan, i: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[bool]]:
+        """Turn ``i``'s units: their character spans, token ranges and question flags.
+
+        Sentence units come from ``sent_starts`` and the token offsets: the spans ``units`` gives
+        (the regex tokenizer's tokens hold no white space, so a sentence's span runs from its first
+        token's start to its last token's end). A unit is a question when it has a "?" or
+        question word order.
+        """
+        got = sc.tunits[i]
+        if got is not None:
+            return got
+        p, lw, text = sc.parsed[i], sc.lower[i], sc.texts[i]
+        starts, words = p.starts, p.words
+        n_tok = len(lw)
+        if sc.last_cut[i] == 0:  # one unit
+            got = sc.tunits[i] = ([(starts[0], starts[-1] + len(words[-1]))], [(0, n_tok)], [sc.turn_asks[i]])
+            return got
+        spans: list[tuple[int, int]] = []
+        toks: list[tuple[int, int]] = []
+        qs: list[bool] = []
+        asks = "?" in text
+        qstart, word_order = self._qstart, self._word_order
+        t0 = 0
+        for t1 in (*p.sent_starts[1:], n_tok):
+            s, e = starts[t0], starts[t1 - 1] + len(words[t1 - 1])
+            spans.append((s, e))
+            toks.append((t0, t1))
+            qs.append((asks and text.find("?", s, e) >= 0) or (lw[t0] in qstart and word_order(lw, t0, t1)))
+            t0 = t1
+        got = sc.tunits[i] = (spans, toks, qs)
+        return got
+
+    def _segment_units(self, sc: _Scan, i: int, turn: Any, p: ParsedTurn,
+                       u0: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[bool]]:
+        """The units of turn ``i`` (its first unit ``u0``) from ``units``: source segments, and the
+        odd turn without tokens or sentence starts; with the scan's facts about the turn."""
+        us = units(turn, p)
+        lw, text = sc.lower[i], sc.texts[i]
+        asks = "?" in text
+        qstart, word_order, skip_first, opener_words = self._qstart, self._word_order, self._skip_first, self._opener_words
+        spans: list[tuple[int, int]] = []
+        toks: list[tuple[int, int]] = []
+        qs: list[bool] = []
+        if len(us) == 1 and not turn.segments:  # the unit is the whole turn
+            spans.append(us[0])
+            toks.append((0, len(lw)))
+            qs.append(asks or (bool(lw) and lw[0] in qstart and word_order(lw, 0, len(lw))))
+            if u0 and lw and lw[0] in skip_first and not opener_words.isdisjoint(lw):
+                sc.openers.append(u0)
+        else:
+            starts = p.starts
+            for j, (s, e) in enumerate(us):
+                t0, t1 = bisect_left(starts, s), bisect_left(starts, e)
+                spans.append((s, e))
+                toks.append((t0, t1))
+                q = (asks and text.find("?", s, e) >= 0) or (t0 < t1 and lw[t0] in qstart and word_order(lw, t0, t1))
+                qs.append(q)
+                if t0 < t1 and u0 + j:
+                    if lw[t0] in skip_first and not opener_words.isdisjoint(lw[t0:t1]):
+                        sc.openers.append(u0 + j)
+                    if q and j and not _SECOND.isdisjoint(lw[t0:t0 + 6]):
+                        sc.mirror.append(u0 + j)
+        sc.turn_asks.append(True in qs)
+        sc.last_asks.append(bool(qs) and qs[-1])
+        sc.last_cut.append(toks[-1][0] if toks else len(lw))
+        sc.tunits[i] = got = (spans, toks, qs)
+        return got
+
+
+    def _word_order(self, lw: Sequence[str], t0: int, t1: int) -> bool:
+        """Question word order after any leading particles: "do you…", "so what is your…"."""
+        parts = self._particles
+        j = t0
+        while j < t1 and (lw[j] in parts or not lw[j][:1].isalnum()):
+            j += 1
+        return j < t1 and lw[j] in _QSTART and not _SUBJ.isdisjoint(lw[j + 1:j + 4])
+
+    def _lead(self, lw: Sequence[str], t0: int, t1: int) -> list[str]:
+        """The unit's first four words after any leading particles (punctuation left out)."""
+        out: list[str] = []
+        parts = self._particles
+        for w in lw[t0:min(t1, t0 + 10)]:
+            if not (w[:1].isalnum() or w[:1] == "'"):
+                continue
+            if not out and w in parts:
+                continue
+            out.append(w)
+            if len(out) == 4:
+                break
+        return out
+
+    def _find_cues(self, sc: _Scan, texts: list[str]) -> None:
+        """The lexicon cues of all turns, by one regex search over the conversation's lower-case text."""
+        joined = _SEP.join(texts)
+        low = _SEP + joined.lower()
+        found: list[tuple[int, Any]] = []
+        if len(low) != len(joined) + 1:  # case folding moved offsets: search the turns one by one
+            for i, t in enumerate(texts):
+                search = self._cue_rx_any.search
+                m = search(_SEP + t)
+                while m is not None:
+                    found.append((i, m))
+                    m = search(m.string, m.end() - 1)  # (the match may end with the next one's separator)
+            offsets = [0] * len(texts)
+        else:
+            search = self._cue_rx.search
+            m = search(low)
+            if m is None:
+                return
+            offsets = [0, *accumulate(len(t) + 1 for t in texts[:-1])]
+            while m is not None:
+                found.append((bisect_right(offsets, m.start("cue") - 1) - 1, m))
+                m = search(low, m.end() - 1)
+        skip = self._skip_rx.fullmatch
+        tfirst = sc.tfirst
+        for i, m in found:
+            text, off = texts[i], offsets[i] + 1
+            start, end = m.start("cue") - off, m.end() - off
+            spans, _, qs = self._units(sc, i)
+            k = bisect_right(spans, (start, len(text) + 1)) - 1
+            if k < 0 or end > spans[k][1]:
+                continue
+            u = tfirst[i] + k
+            s, e = spans[k]
+            final = skip(text, end, e) is not None
+            hits = sc.hits.setdefault(i, [])
+            if m.start("bare") >= 0:  # the handoff lexicon's token patterns: "…, you?" and "you?" alone
+                before = text[s:start].rstrip()
+                if (self._bare_after is not None and before and not before[-1].isalnum()
+                        and before[-1] not in "'\u2019" and final):
+                    hits.append((u, Match(s + len(before) - 1, end, self._bare_after), False, True))
+                elif self._bare_alone is not None and skip(text, s, start) is not None:
+                    hits.append((u, Match(start, end, self._bare_alone), True, final))
+                continue
+            initial = skip(text, s, start) is not None
+            key = m.group("cue")
+            for entry in self._cue_entries.get(key) or self._cue_entries.get(_normalise(key), ()):
+                hits.append((u, Match(start, end, entry), initial, final))
+                if entry.label == _PROFFER and initial:  # a topic-proffering frame makes a question
+                    qs[k] = sc.turn_asks[i] = True
+                    if k == len(spans) - 1:
+                        sc.last_asks[i] = True
+        for i, hs in list(sc.hits.items()):
+            if hs:
+                hs.sort(key=lambda h: (h[1].start, -h[1].end))
+            else:
+                del sc.hits[i]
+
+    @staticmethod
+    def _positioned(m: Match, initial: bool, final: bool, wrap_up: bool = False) -> bool:
+        """Whether a hit stands where its entry's ``position`` wants it (see the topic_markers lexicon)."""
+        pos = m.entry.attributes.get("position", "any")
+        return (pos == "any" or (pos == "initial" and initial) or (pos == "final" and final)
+                or (pos == "alone" and initial and final) or (pos == "closing" and (final or (initial and wrap_up))))
+
+    def _span(self, sc: _Scan, u: int) -> tuple[int, int]:
+        """Unit ``u``'s characters in its turn."""
+        i = sc.uturn[u]
+        return self._units(sc, i)[0][u - sc.tfirst[i]]
+
+    def _toks(self, sc: _Scan, u: int) -> tuple[int, int]:
+        """Unit ``u``'s tokens in its turn."""
+        i = sc.uturn[u]
+        return self._units(sc, i)[1][u - sc.tfirst[i]]
+
+    def _asks(self, sc: _Scan, u: int) -> bool:
+        """Whether unit ``u`` is a question."""
+        i = sc.uturn[u]
+        return self._units(sc, i)[2][u - sc.tfirst[i]]
+
+    def _anaphoric(self, sc: _Scan, u: int) -> bool:
+        """Whether unit ``u`` points back at the prior talk (a pronoun after its first word)."""
+        t0, t1 = self._toks(sc, u)
+        return not _ANAPHOR.isdisjoint(sc.lower[sc.uturn[u]][t0 + 1:t1])
+
+    def _ids(self, sc: _Scan) -> Any:
+        """The word rows of all tokens, and one more (row 0, the zero vector), as a numpy array."""
+        import numpy as np
+
+        if sc.ids is None:
+            idl = sc.idl
+            sc.ids = np.fromiter(chain(idl, (0,)), dtype=np.intp, count=len(idl) + 1)
+        return sc.ids
+
+    def _cwords(self, sc: _Scan) -> tuple[list[int], list[int]]:
+        """The content words (rows) of all tokens in order, and per token how many come before it
+        (one more entry: all of them); computed on first use."""
+        if sc.cwords is None:
+            cf = self._table.content_np[self._ids(sc)[:-1]].tolist()
+            sc.cwords = (list(compress(sc.idl, cf)), list(accumulate(cf, initial=0)))
+        return sc.cwords
+
+    def _unit_content(self, sc: _Scan, u: int) -> list[int]:
+        """The content words (rows) of unit ``u``'s tokens, in order."""
+        t0, t1 = self._toks(sc, u)
+        o = sc.off[sc.uturn[u]]
+        cids, cpos = self._cwords(sc)
+        return cids[cpos[o + t0]:cpos[o + t1]]
+
+    def _content(self, sc: _Scan, first: int = 0, stop: int | None = None) -> list[set[int]]:
+        """The content words (rows) of turns ``first`` up to ``stop`` (all by default), each found
+        on first use."""
+        content = sc.content
+        stop = sc.n if stop is None else stop
+        if None in content[first:stop]:
+            cids, cpos = self._cwords(sc)
+            if first == 0 and stop == sc.n and content.count(None) == sc.n:
+                at = list(map(cpos.__getitem__, sc.off))
+                content[:] = [set(cids[a:b]) for a, b in pairwise(at)]
+            else:
+                off = sc.off
+                for i in range(first, stop):
+                    if content[i] is None:
+                        content[i] = set(cids[cpos[off[i]]:cpos[off[i + 1]]])
+        return content[first:stop] if first or stop != sc.n else content  # type: ignore[return-value]
+
+    def _seen(self, sc: _Scan, i: int) -> set[int]:
+        """The content words of the ``context_turns`` turns before turn ``i``."""
+        return set().union(*self._content(sc, max(0, i - self.context_turns), i))
+
+    def _n_words(self, sc: _Scan, u: int) -> int:
+        """The words of unit ``u``, as white space separates them."""
+        s, e = self._span(sc, u)
+        return len(sc.texts[sc.uturn[u]][s:e].split())
+
+    def _is_ack(self, sc: _Scan, u: int) -> bool:
+        """Whether unit ``u`` is only acknowledgements, particles and fillers."""
+        s, e = self._span(sc, u)
+        text = sc.texts[sc.uturn[u]]
+        return self._ack_rx.fullmatch(text, s, e) is not None and _WORD_CHAR.search(text, s, e) is not None
+
+    # -------------------------------------------------------------------------- turn path
+
+    def _turn_path(self, conv: Conversation, sc: _Scan, cutoff: float | None = None) -> tuple[list[int], list[Any]]:
+        """The candidate turns and their features (a tuple each, in the order of ``_FEATURES``
+        without the bias); ``([], [])`` when the path does not run. With a ``cutoff`` on the
+        logit, only the turns that reach it, and their logits instead of the features.
+
+        The cheap features and the logit come from one Python pass over the turns; the cohesion
+        features from the dot products of the turns' vectors (``_cohesion``).
+        """
+        n = sc.n
+        if n < 2 or len(conv.speakers) > 2:
+            return [], []
+        k = self.context_turns
+        content, lower, tfirst, last_cut, turn_asks, last_asks = (self._content(sc), sc.lower, sc.tfirst, sc.last_cut,
+                                                                  sc.turn_asks, sc.last_asks)
+        cids, cpos = self._cwords(sc)
+        off = sc.off
+        proffers = {i for i, hs in sc.hits.items()
+                    if any(m.entry.label == _PROFFER and ini and not self._anaphoric(sc, u) for u, m, ini, _ in hs)}
+        model = [t.role is Role.MODEL for t in conv.turns]
+        diag, g1, g2, g3, ll, lp = self._cohesion(sc)
+        # One over the norm of each turn's vector (0 for none), padded turn j being turn j - 2.
+        inv = [1.0 / math.sqrt(x) if x > 0 else 0.0 for x in diag]
+        sqrt = math.sqrt
+        bias, w_new, w_qnew, w_any, w_prev, w_prof, w_ana, w_gap, w_next, w_last = self._weights
+        cand: list[int] = []
+        out: list[Any] = []
+        for i in range(1, n):
+            # Not the first turn, nor a language model's (it answers the user's; it opens a topic
+            # only with a marker: unit path); and some content word the context lacks (none:
+            # nothing new to talk about, "oh really?").
+            mine = content[i]
+            if not mine or tfirst[i] == tfirst[i + 1] or model[i]:
+                continue
+            ctx = content[max(0, i - k):i]
+            new = len(mine.difference(*ctx))
+            if not new:
+                continue
+            ana = qnew = False
+            if last_asks[i]:
+                cut = last_cut[i]
+                ana = not _ANAPHOR.isdisjoint(lower[i][cut + 1:])
+                # (one unit: its new words are the turn's; several: those of the last)
+                if cut:
+                    qnew = bool(set(cids[cpos[off[i] + cut]:cpos[off[i + 1]]]).difference(*ctx))
+                else:
+                    qnew = True
+            i0, i1, i2, i3 = inv[i:i + 4]  # turns i - 2, i - 1, i, i + 1
+            # TextTiling's gap: the two turns before, this one and the next.
+            den = ((i0 > 0) + (i1 > 0) + 2 * g1[i] * i0 * i1) * ((i2 > 0) + (i3 > 0) + 2 * g1[i + 2] * i2 * i3)
+            gap = (g2[i] * i0 * i2 + g3[i] * i0 * i3 + g1[i + 1] * i1 * i2 + g2[i + 1] * i1 * i3) / sqrt(den) if den > 0 else 0.0
+            next_sim_prev = g2[i + 1] * i1 * i3 if i + 1 < n else 0.5
+            last_sim_prev = lp[i] * i1 / sqrt(ll[i]) if ll[i] > 0 else 0.0
+            nc = min(new, 6) / 6
+            if cutoff is None:
+                cand.append(i)
+                out.append((nc, qnew, turn_asks[i], turn_asks[i - 1], i in proffers, ana, gap, next_sim_prev, last_sim_prev))
+                continue
+            z = bias + (w_new * nc + w_qnew * qnew + w_any * turn_asks[i] + w_prev * turn_asks[i - 1] + w_prof * (i in proffers)
+                        + w_ana * ana + w_gap * gap + w_next * next_sim_prev + w_last * last_sim_prev)
+            if z >= cutoff:
+                cand.append(i)
+                out.append(z)
+        return cand, out
+
+    def _cohesion(self, sc: _Scan) -> list[list[float]]:
+        """Dot products of the turns' summed word vectors, as lists: with the turns padded by two
+        zero turns at each end, the squared norm of each padded turn j, its dot products with
+        turns j + 1, j + 2 and j + 3; and of each turn's last unit, its squared norm and its dot
+        product with the turn before.
+
+        One gather and one ``reduceat`` sum each turn's word rows before its last unit and in
+        it; the turns and the last units go into one matrix, whose Gram matrix has every dot
+        product needed (a cached index, ``_gram_index``, picks them), or for long talk row-wise
+        products.
+        """
+        import numpy as np
+
+        n = sc.n
+        ids = self._ids(sc)
+        off = sc.off
+        bounds = list(chain.from_iterable(zip(off, map(add, off, sc.last_cut))))
+        bounds.append(len(sc.idl))
+        at = np.asarray(bounds, dtype=np.intp)
+        # (The rows go to a kept buffer: a fresh array this size would be fresh pages of memory.)
+        rows = np.take(self._table.rows, ids, axis=0, out=self._buffer(len(ids)))
+        # By turn: the rows before its last unit, and in it (summed as pairs of floats: half the steps).
+        R = np.add.reduceat(rows.view(np.complex64), at[:-1], axis=0).view(np.float32)
+        R[at[:-1] == at[1:]] = 0.0  # (an empty run's "sum" is the row it starts at)
+        M = np.zeros((2 * n + 4, rows.shape[1]), dtype=np.float32)
+        L = R[1::2]
+        np.add(R[0::2], L, out=M[2:n + 2])  # the turns, two zero ones at each end
+        M[n + 4:] = L  # the last units
+        if n <= _GRAM_TURNS:
+            flat, cuts = _gram_index(n)
+            got = (M @ M.T).ravel()[flat].tolist()
+            return [got[a:b] for a, b in cuts]
+        T, L = M[:n + 4], M[n + 4:]  # row-wise: a Gram matrix grows with the square of the turns
+        return [np.einsum("ij,ij->i", a, b).tolist() for a, b in (
+            (T, T), (T[:-1], T[1:]), (T[:n + 1], T[2:n + 3]), (T[:n], T[3:n + 3]), (L, L), (L, T[1:n + 1]))]
+
+    def _buffer(self, n_rows: int) -> Any:
+        """A scratch array of ``n_rows`` rows of ``dims`` floats, kept per thread and reused."""
+        import numpy as np
+
+        buf = getattr(self._scratch, "rows", None)
+        if buf is None or len(buf) < n_rows:
+            buf = self._scratch.rows = np.empty((max(n_rows, 4096), self.dims), dtype=np.float32)
+        return buf[:n_rows]
+
+    def shift_features(self, conv: Conversation, parsed: Sequence[ParsedTurn]) -> tuple[list[int], Any]:
+        """The turn path's candidate turns and their features (a row each, columns as
+        ``_FEATURES``), for inspection and refitting."""
+        import numpy as np
+
+        cand, rows = self._turn_path(conv, self._scan(conv, parsed))
+        return cand, np.asarray([(1.0, *r) for r in rows]).reshape(len(rows), len(_FEATURES))
+
+    def _introducing_unit(self, sc: _Scan, i: int) -> int:
+        """The unit of turn ``i`` that brings in the new topic: the one with a boundary marker, else
+        with a topic-proffering frame, else the last question with a new content word, else the unit
+        with the most content words new to the context (the parse detector takes the one least like
+        the previous turn)."""
+        a, b = sc.tfirst[i], sc.tfirst[i + 1]
+        if b - a == 1:
+            return a
+        hs = sc.hits.get(i, ())
+        for u, m, ini, fin in hs:
+            if m.entry.label == SHIFT and self._positioned(m, ini, fin):
+                return u
+        for u, m, ini, _ in hs:
+            if m.entry.label == _PROFFER and ini and not self._anaphoric(sc, u):
+                return u
+        seen = self._seen(sc, i)
+        qs = self._units(sc, i)[2]
+        fresh = [len(set(self._unit_content(sc, u)).difference(seen)) for u in range(a, b)]
+        for u in range(b - 1, a - 1, -1):
+            if qs[u - a] and fresh[u - a] and not self._anaphoric(sc, u):
+                return u
+        return a + max(range(b - a), key=lambda k: (fresh[k], k))
+
+    # -------------------------------------------------------------------------- unit path
+
+    def _unit_path(self, conv: Conversation, sc: _Scan) -> list[tuple[int, float]]:
+        """``(unit, probability)`` of the units with a boundary marker or a unit-initial opener.
+
+        The parse detector's unit model; a unit is dropped as soon as the features computed so far
+        cannot reach ``marker_threshold`` whatever the others are (the cheapest come first).
+        """
+        cued: dict[int, tuple[bool, bool, bool]] = {}  # unit -> (strong, weak, opener)
+        for hs in sc.hits.values():
+            for u, m, ini, fin in hs:
+                if m.entry.label == SHIFT and u > 0 and self._positioned(m, ini, fin):
+                    strong, weak, _ = cued.get(u, (False, False, False))
+                    if m.entry.attributes.get("strength") == "weak":
+                        weak = True
+                    else:
+                        strong = True
+                    cued[u] = (strong, weak, False)
+        if self._opener_rx is not None:
+            for u in sc.openers:
+                cued.setdefault(u, (False, False, True))
+        if not cued:
+            return []
+        W = _UNIT_WEIGHTS
+        turn_speakers = [t.speaker for t in conv.turns]
+        uturn, texts = sc.uturn, sc.texts
+        n_units = len(uturn)
+        quiet_memo: dict[int, bool] = {}
+
+        def speaker(j: int) -> str:
+            return turn_speakers[uturn[j]]
+
+        def quiet(j: int) -> bool:  # an acknowledgement, or a near-empty unit
+            q = quiet_memo.get(j)
+            if q is None:
+                q = quiet_memo[j] = self._n_words(sc, j) <= 1 or self._is_ack(sc, j)
+            return q
+
+        cids: list[int] | None = None  # the content words of all tokens, in order
+        cpos: list[int] = []  # per token: how many content words come before it
+        out = []
+        t = self.marker_threshold
+        floor = math.log(t / (1.0 - t)) if 0 < t < 1 else -math.inf
+        # What new_speaker and run add at most; cohesion only lowers the score (negative weight).
+        most = max(0.0, W["new_speaker"]) + max(0.0, W["run"]) + max(0.0, W["cohesion"])
+        w = self.cohesion_window
+        opener_rx, lead = self._opener_rx, self._skip_rx.match
+        for pos, (strong, weak, opener) in sorted(cued.items()):
+            z = (W["bias"] + W["strong"] * strong + W["weak"] * weak + W["opener"] * opener
+                 + W["length"] * min(self._n_words(sc, pos), 20) / 20)
+            if z + max(0.0, W["lull"]) + most < floor:
+                continue
+            z += W["lull"] * sum(map(quiet, range(max(0, pos - 3), pos))) / 3
+            if z + most < floor:
+                continue
+            if opener:  # an opener among the unit's leading particles, in a unit with content that
+                # is more than an acknowledgement
+                s, e = self._span(sc, pos)
+                text = texts[uturn[pos]]
+                if (opener_rx.search(text, s, lead(text, s, e).end()) is None  # type: ignore[union-attr]
+                        or not self._unit_content(sc, pos) or self._is_ack(sc, pos)):
+                    continue
+            j = pos - 1
+            while j >= 0 and quiet(j):
+                j -= 1
+            me = speaker(pos)
+            z += W["new_speaker"] * (j >= 0 and speaker(j) != me)
+            run = 0
+            j = pos + 1
+            while j < n_units and j <= pos + 5 and (speaker(j) == me or self._is_ack(sc, j)):
+                run += speaker(j) == me
+                j += 1
+            z += W["run"] * min(run, 5) / 5
+            if z + max(0.0, W["cohesion"]) < floor:
+                continue
+            # The content words from the unit on and before it, w of each.
+            if cids is None:
+                cids, cpos = self._cwords(sc)
+            c = cpos[sc.off[uturn[pos]] + self._toks(sc, pos)[0]]
+            z += W["cohesion"] * _cos(Counter(cids[c:c + w]), Counter(cids[max(0, c - w):c]))
+            out.append((pos, 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))))
+        return out
+
+    # -------------------------------------------------------------------------- detect
+
+    def detect(self, conv: Conversation, parsed: Sequence[ParsedTurn], prior: Sequence[Move] = ()) -> list[Move]:
+        if not conv.turns:
+            return []
+        sc = self._scan(conv, parsed)
+        texts = sc.texts
+        shifts: dict[int, float] = {}  # unit -> probability
+        t = self.shift_threshold
+        cutoff = math.log(t / (1.0 - t)) if 0 < t < 1 else (math.inf if t >= 1 else -math.inf)
+        for i, z in zip(*self._turn_path(conv, sc, cutoff)):
+            shifts[self._introducing_unit(sc, i)] = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        for u, pr in self._unit_path(conv, sc):
+            if pr >= self.marker_threshold:
+                shifts[u] = max(pr, shifts.get(u, 0.0))
+        cues: dict[int, list[tuple[Match, bool, bool]]] = {}
+        for hs in sc.hits.values():
+            for u, m, ini, fin in hs:
+                cues.setdefault(u, []).append((m, ini, fin))
+        # The units with something to emit: a shift, a cue, or a mirrored question.
+        mirror = set(sc.mirror)
+        todo = sorted(mirror.union(shifts, cues))
+        if not todo:
+            return []
+        busy: dict[int, list[tuple[int, int]]] = {}
+        for m in prior:
+            if m.label in _NOT_A_SHIFT:
+                busy.setdefault(m.turn, []).append((m.start, m.end))
+        speakers = [t.speaker for t in conv.turns]
+        tfirst, uturn = sc.tfirst, sc.uturn
+        moves: list[Move] = []
+        for u in todo:
+            i = uturn[u]
+            partner = self._partner(speakers, i)
+            text = texts[i]
+            s, e = self._span(sc, u)
+            mine = cues.get(u, [])
+            resumes: list[Match] = []
+            closes: list[Match] = []
+            if mine:
+                wrap_up = u == tfirst[i + 1] - 1 and self._n_words(sc, u) <= self.close_max_words
+                resumes = [m for m, ini, fin in mine if m.entry.label == RESUME and self._positioned(m, ini, fin, wrap_up)]
+                closes = [m for m, ini, fin in mine if m.entry.label == CLOSE and self._positioned(m, ini, fin, wrap_up)]
+            prob = shifts.get(u)
+            # A return to an earlier topic, or a wind-down ("anyway, that's that"), is no new topic;
+            # nor is a unit that an earlier detector found to be repair or clarification work.
+            if (prob is not None and not resumes and not closes
+                    and not any(bs < e and s < be for bs, be in busy.get(i, ()))):
+                moves.append(self._shift_move(sc, i, u, mine, prob, text))
+            hand = self._handoff(sc, i, u, mine, partner) if mine or u in mirror else None
+            if hand is not None:
+                (hs_, he_, cue), reciprocal, kind = hand
+                attrs = (_frozen(reciprocal=reciprocal, kind=kind) if partner is None
+                         else _frozen(reciprocal=reciprocal, kind=kind, to=speakers[partner]))
+                moves.append(self.move(HANDOFF, i, hs_, he_, cue=text[hs_:he_] if cue is None else cue,
+                                       target=partner, attributes=attrs, score=0.9))
+            if resumes and i > 0:
+                moves.append(self.move(RESUME, i, s, e, cue=_cue(resumes[0], text),
+                                       target=self._resume_target(sc, i), score=0.9))
+            elif closes:
+                moves.append(self.move(CLOSE, i, s, e, cue=_cue(closes[0], text), score=0.9))
+        return moves
+
+    @staticmethod
+    def _partner(speakers: list[str], i: int) -> int | None:
+        """The turn that turn ``i`` answers: the last turn before the latest change of speaker up
+        to turn ``i`` (None before the first change)."""
+        j = i
+        while j > 0 and speakers[j - 1] == speakers[j]:
+            j -= 1
+        return j - 1 if j > 0 else None
+
+    def _shift_move(self, sc: _Scan, i: int, u: int, mine: list[tuple[Match, bool, bool]], prob: float,
+                    text: str) -> Move:
+        marks = [m for m, ini, fin in mine if m.entry.label == SHIFT and self._positioned(m, ini, fin)]
+        cue: str | None = None
+        if marks:
+            kind = str(marks[0].entry.attributes.get("kind", "disjunctive"))
+            cue = _cue(marks[0], text)
+        else:
+            words = self._content(sc, i, i + 1)[0] if sc.tfirst[i + 1] - sc.tfirst[i] == 1 else set(self._unit_content(sc, u))
+            shared = len(words) - len(words.difference(*self._content(sc, max(0, i - self.context_turns), i)))
+            kind = "stepwise" if shared >= self.stepwise_overlap else "disjunctive"
+            proffers = [m for m, ini, _ in mine if m.entry.label == _PROFFER and ini]
+            if proffers:
+                cue = _cue(proffers[0], text)
+        s, e = self._span(sc, u)
+        return self.move(SHIFT, i, s, e, cue=cue, attributes=_frozen(marked=bool(marks), kind=kind), score=round(prob, 4))
+
+    def _handoff(self, sc: _Scan, i: int, u: int, mine: list[tuple[Match, bool, bool]],
+                 partner: int | None) -> tuple[tuple[int, int, str | None], bool, str] | None:
+        """A hand-off in unit ``u`` of turn ``i``: ((start, end, cue), reciprocal, kind), or None."""
+        first = u == sc.tfirst[i]
+        for m, ini, fin in mine:
+            if m.entry.label != HANDOFF or not self._positioned(m, ini, fin):
+                continue
+            reciprocal = bool(m.entry.attributes.get("reciprocal", False))
+            # A conversation-opening question hands nothing back; "mine is autumn. what's yours?" does.
+            if partner is None and (not reciprocal or first):
+                continue
+            cue = m.entry.cue if m.entry.match == "phrase" else None
+            return (m.start, m.end, cue), reciprocal, str(m.entry.attributes.get("kind", "invitation"))
+        # A mirrored question: the partner asked "how are your knees?", the speaker answers and asks
+        # back in the same frame ("how's your running going?").
+        if partner is None or first or not self._asks(sc, u):
+            return None
+        lead = self._lead(sc.lower[i], *self._toks(sc, u))
+        if not lead or lead[0] not in _QSTART or _SECOND.isdisjoint(lead) or self._anaphoric(sc, u):
+            return None
+        plw = sc.lower[partner]
+        _, ptoks, pqs = self._units(sc, partner)
+        for (t0, t1), q in zip(ptoks, pqs):
+            if q:
+                theirs = self._lead(plw, t0, t1)
+                if theirs and theirs[0] == lead[0] and not _SECOND.isdisjoint(theirs):
+                    s, e = self._span(sc, u)
+                    return (s, e, None), True, "reciprocal"
+        return None
+
+    def _resume_target(self, sc: _Scan, i: int) -> int | None:
+        """Of the ``resume_window`` turns before turn ``i``, beyond the ``resume_gap`` just before
+        it, the one most like it (cosine of summed word vectors)."""
+        import numpy as np
+
+        first = max(0, i - self.resume_window)
+        content = self._content(sc, first, i)
+        cands = ([j for j in range(first, i - self.resume_gap) if content[j - first]]
+                 or [j for j in range(first, i) if content[j - first]])
+        if not cands:
+            return None
+        idl, off = sc.idl, sc.off
+        turns = [i, *cands]
+        rows = self._table.rows[list(chain.from_iterable(idl[off[j]:off[j + 1]] for j in turns))]
+        starts = list(accumulate((off[j + 1] - off[j] for j in turns[:-1]), initial=0))
+        sums = np.add.reduceat(rows, starts, axis=0)  # (turns with content have rows)
+        sims = (sums[1:] @ sums[0]) / np.maximum(np.sqrt(np.einsum("ij,ij->i", sums[1:], sums[1:])), 1e-30)
+        return max(zip(sims.tolist(), cands))[1]
+
+#: Turn-path talk longer than this many turns takes the dot products of ``_cohesion`` row-wise (a
+#: Gram matrix grows with the square of the turns).
+_GRAM_TURNS = 32
+_GRAM_INDEX: dict[int, Any] = {}
+
+
+def _gram_index(n: int) -> tuple[Any, tuple[tuple[int, int], ...]]:
+    """For ``n`` turns, the flat indexes into the Gram matrix of ``_cohesion`` (rows: the turns
+    padded with two zero turns at each end, then the last units) of: the squared norms of the
+    padded turns; the dot products of padded turn j with j + 1 (j < n + 3), j + 2 (j <= n) and
+    j + 3 (j < n); the last units' squared norms; and their dot products with the turn before
+    theirs. One array, and where each of the six parts starts and ends in it."""
+    import numpy as np
+
+    got = _GRAM_INDEX.get(n)
+    if got is None:
+        w = 2 * n + 4
+        j = np.arange(n + 4)
+        i = np.arange(n)
+        parts = [j * w + j, j[:n + 3] * w + j[:n + 3] + 1, j[:n + 1] * w + j[:n + 1] + 2, i * w + i + 3,
+                 (n + 4 + i) * w + n + 4 + i, (n + 4 + i) * w + i + 1]
+        ends = [0, *accumulate(map(len, parts))]
+        got = (np.concatenate(parts), tuple(pairwise(ends)))
+        if len(_GRAM_INDEX) > 256:
+            _GRAM_INDEX.clear()
+        _GRAM_INDEX[n] = got
+    return got
+
+
+_FROZEN: dict[tuple[tuple[str, Any], ...], FrozenDict] = {}
+
+
+def _frozen(**attrs: Any) -> FrozenDict:
+    """The moves' attributes, frozen once per distinct value (a Move keeps a FrozenDict as it is)."""
+    key = tuple(attrs.items())
+    got = _FROZEN.get(key)
+    if got is None:
+        if len(_FROZEN) > 10_000:
+            _FROZEN.clear()
+        got = _FROZEN[key] = FrozenDict(attrs)
+    return got
+
+
+def _cue(m: Match, text: str) -> str:
+    """The cue to report: the lexicon phrase, or the matched words for a token pattern."""
+    return m.entry.cue if m.entry.match == "phrase" else text[m.start:m.end]
