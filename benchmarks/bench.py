@@ -82,7 +82,7 @@ LABELS = {
     "fast": "convmaint analyze, fast mode, jobs=1",
     "dask": "convmaint analyze, full mode, Dask LocalCluster 2x1",
     "convokit": "ConvoKit TextParser (same components)",
-    "comp_tokens": "nlp.pipe: tokenizer + sentencizer (fast mode)",
+    "comp_tokens": "nlp.pipe: tokenizer + sentencizer (lite mode)",
     "comp_lemma": "nlp.pipe: + tok2vec, tagger, attribute_ruler, lemmatizer",
     "comp_parser": "nlp.pipe: + parser (full mode)",
     "comp_ner": "nlp.pipe: + ner (never loaded by convmaint)",

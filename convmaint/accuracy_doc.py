@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=None, help="conversations per corpus (for a quick look)")
     ap.add_argument("--corpora", nargs="*", default=list(ORDER),
                     help="corpora to (re-)evaluate; the others are taken from their saved reports in docs/accuracy/")
+    ap.add_argument("--modes", nargs="*", default=list(MODES), choices=MODES,
+                    help="modes to (re-)evaluate; the others are taken from their saved reports")
     a = ap.parse_args(argv)
     data = Path(a.data)
     sources = {"swda": data / "swda", "mrda": data / "mrda", "tiage": data / "tiage", "native": Path(a.gold),
