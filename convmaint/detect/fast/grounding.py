@@ -129,6 +129,7 @@ def _both(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 _LEAD_CUT = _LEAD | {w + "-" for w in _LEAD}
+_MIMIC_KEEP = frozenset({"yeah", "okay", "ok", "right"})  # discourse particles that a mimicking backchannel keeps
 _QUESTION_OPEN = _WH | _AUX
 # A unit: start, end, what its start says, a reformulation frame, token range (see FastGroundingDetector._heads).
 _Head = tuple[int, int, int, "re.Match[str] | None", int, int]
@@ -159,9 +160,9 @@ class FastGroundingDetector(Detector):
       declarative turn-initial repeat acknowledges too (``repeat``: true).
     * **Repeat** (``span``: the echoed words in the target turn): a unit of at most
       ``max_repeat_words`` words besides backchannels, all found in the turn responded to, with
-      a content word among them; not a question, an answer, a clause of its own or a closing.
-      (The parse detector's backchannel mimicking a backchannel, "Yeah." after "Yeah.", is left
-      out: on SwDA and MRDA it lowers the label's F1.)
+      a content word among them; not a question, an answer, a clause of its own or a closing. A
+      backchannel opening a turn that mimics the partner's backchannel ("Yeah." after "Yeah.") is a
+      repeat too (``echo``: backchannel).
     * **Reformulation** (``frame``: strong, weak): a unit opening (after discourse particles)
       with a ``reformulation_frames`` frame; weak frames ("so you…") need the unit to open the
       turn right after the partner and share a content word with the partner's turn, or to make
@@ -348,7 +349,7 @@ class FastGroundingDetector(Detector):
             lows[t] = low
             turn = turns[t]
             segmented = bool(turn.segments)
-            heads = self._heads(p, low, units(turn, p), segmented, ci)
+            heads = self._heads(p, low, units(turn, p) if segmented else _sentence_spans(p), segmented, ci)
             st.spans[t] = heads
             leading = True  # only backchannels (and fillers) so far in the turn
             opening = True
@@ -383,6 +384,8 @@ class FastGroundingDetector(Detector):
                 else:
                     any_b = 0
                 if any_b:
+                    if k == 0 and e - s <= 24 and (rep := self._mimic(st, t, s, e, heads[0][2] > 0)) is not None:
+                        append(rep)
                     if claimed:
                         continue
                     prev = st.responds_to(t)[1]
@@ -413,7 +416,7 @@ class FastGroundingDetector(Detector):
                             cut = x
                         x += 1
                     if (words and x == j) or cut:
-                        rep = self._repeat(st, t, k, s, e, toks[i:j] if x == j else None, toks[i:cut] if cut else None)
+                        rep = self._repeat(st, t, opening, s, e, toks[i:j] if x == j else None, toks[i:cut] if cut else None)
                         if rep is not None:
                             append(rep)
                             if (self.repeat_acknowledges and k == 0 and not claimed and rep.target == pt == t - 1
@@ -565,11 +568,36 @@ class FastGroundingDetector(Detector):
             return "question_form"
         return "receipt" if any_b & _B_RECEIPT else "continuer"
 
-    def _repeat(self, st: _State, t: int, k: int, s: int, e: int, whole: Sequence[str] | None,
+    def _mimic(self, st: _State, t: int, s: int, e: int, single: bool) -> Move | None:
+        """A backchannel opening a turn that echoes the partner's backchannel ("Yeah." after "Yeah.",
+        "Right." after "right?"): a repeat. ``single``: the unit is one backchannel phrase."""
+        echo = st.responds_to(t)[0]
+        if echo is None:
+            return None
+        et, es, ee = echo
+        kind = st.spans[et][-1][2]  # (how the echoed unit is made: see _heads)
+        if kind == 0 or kind == -2:
+            return None  # the partner's unit is no backchannel
+        if single and kind > 0:
+            key = st.lows[t][s:e].rstrip(".,!?")  # type: ignore[index]
+            if key != st.lows[et][es:ee].rstrip(".,!?") or (key in _LEAD and key not in _MIMIC_KEEP) \
+                    or key.count(" ") + key.count("-") > 1:  # type: ignore[index]
+                return None
+        else:
+            mine = [w for w in st.tokens(t, s, e) if w not in _PUNCT and (w not in _LEAD or w in _MIMIC_KEEP)]
+            if not mine or len(mine) > 2 or mine != [w for w in st.tokens(et, es, ee)
+                                                     if w not in _PUNCT and (w not in _LEAD or w in _MIMIC_KEEP)]:
+                return None
+        text = st.parsed[t].text
+        if self._closing_i.search(text, s, e) is not None:
+            return None  # "bye-bye" after "bye": a closing exchange
+        return Move(REPEAT, t, s, e, text[s:e], et, {"span": [es, ee], "echo": "backchannel"}, self._id, 0.4)
+
+    def _repeat(self, st: _State, t: int, opening: bool, s: int, e: int, whole: Sequence[str] | None,
                 chunk: Sequence[str] | None) -> Move | None:
         """A repeat of the words of the turn responded to: the unit's tokens (``whole``), else those
         up to its first punctuation, where an echo opens a longer unsegmented sentence (``chunk``);
-        ``k``: the unit's place in its turn."""
+        ``opening``: only backchannels before the unit in its turn."""
         src = st.source(t)
         if src is None:
             return None
@@ -586,11 +614,8 @@ class FastGroundingDetector(Detector):
         q = st.qkind(t, s, e)
         if q in {"wh", "polar", "request"}:
             return None
-        if q is None and k == 0 and st.asked(src)[0]:
-            # "Northern." after "Southern or Northern California?": an answer. (The parse detector
-            # also excludes an echo after the speaker's own backchannel, "Yeah. For eighteen." after
-            # "For eighteen?"; SwDA and MRDA code those as repeats, and this scores higher there.)
-            return None
+        if q is None and opening and st.asked(src)[0]:
+            return None  # "Northern." after "Southern or Northern California?": an answer
         for a, b in pairwise(rest):
             if a in _SUBJ and (b in _AUX or b in _CLITIC):
                 return None  # a clause with a subject of its own says something new
@@ -941,6 +966,27 @@ def _find_word(low: str, w: str, s: int, e: int, *, last: bool = False) -> int:
 
 
 _PhraseTable = tuple[frozenset[str], dict[str, list[tuple[tuple[str, ...], str]]]]
+
+
+def _sentence_spans(p: ParsedTurn) -> list[tuple[int, int]]:
+    """The character spans of a parse's sentences, as :meth:`ParsedTurn.sentence_spans` gives them
+    (the units of unsegmented text), found from token starts alone: a sentence ends where the next
+    begins, less white space. (``sentence_spans`` builds every token's end first: most of the cost
+    of this detector on chat, where no other fast detector asks for sentences first.)"""
+    ss = p.sent_starts
+    if "sents" not in p.annotations or not ss or ss[0] != 0 or list(ss) != sorted(set(ss)):
+        return p.sentence_spans()
+    text, starts = p.text, p.starts
+    n = len(starts)
+    out = []
+    last = len(ss) - 1
+    for k, i in enumerate(ss):
+        if i >= n:
+            break
+        s = starts[i]
+        e = starts[ss[k + 1]] if k < last and ss[k + 1] < n else len(text)
+        out.append((s, s + len(text[s:e].rstrip())))
+    return out
 
 
 def _cut_offs(words: Iterable[str]) -> frozenset[str]:

@@ -268,10 +268,11 @@ def test_repeat_echoes_partner_words(lexicons):
     assert acks and acks[0].attributes == {"form": "receipt", "repeat": True}
 
 
-def test_repeat_after_the_speakers_own_yes_confirms(lexicons):
-    texts = ["That's pretty good. For eighteen?", "Yeah. For eighteen."]
-    reps = _of(_run(lexicons, texts, segments=[[(0, 19), (20, 33)], [(0, 5), (6, 19)]]), REPEAT, 1)
-    assert [_text(texts, m) for m in reps] == ["For eighteen"]
+def test_a_backchannel_mimicking_the_partners_is_a_repeat(lexicons):
+    reps = _of(_run(lexicons, ["Yeah.", "Yeah."]), REPEAT, 1)
+    assert len(reps) == 1 and reps[0].attributes == {"span": (0, 5), "echo": "backchannel"}
+    assert not _of(_run(lexicons, ["Yeah.", "Uh-huh."]), REPEAT)
+    assert not _of(_run(lexicons, ["Well, bye then.", "Bye."]), REPEAT)  # a closing exchange
 
 
 def test_repeat_in_chat_opening_a_longer_message(lexicons):
@@ -284,7 +285,7 @@ def test_repeat_in_chat_opening_a_longer_message(lexicons):
     ["Are you from Southern or Northern California?", "Northern."],      # an answer
     ["Did you do your military service?", "I was in the military."],     # a clause of its own
     ["It was nice talking to you, bye.", "Bye."],                         # a closing exchange
-    ["Yeah.", "Yeah."],                                                   # backchannels only
+    ["I drove to Denver and back.", "Oh."],                               # backchannels only
     ["did you drive to Denver", "did you drive to Denver?"],              # a question
     ["Let's meet on Tuesday at the library.", "The library is closed on Tuesdays, I think."],  # new words
 ])
