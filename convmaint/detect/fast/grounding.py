@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
+from convmaint import _regex
 from convmaint.detect.base import Detector, Mode, register_detector, units
 from convmaint.lexicon import Entry, LexiconSet, Matcher
 from convmaint.model import Conversation, FrozenDict, Move, Turn
@@ -125,7 +126,7 @@ def _words_regex(words: Iterable[str]) -> str:
 def _both(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """A pattern compiled for lower-cased text (case-sensitive: about twice as fast) and for text as is
     (case-insensitive), where lower-casing would move character offsets."""
-    return re.compile(pattern), re.compile(pattern, re.IGNORECASE)
+    return _regex.compile(pattern), _regex.compile(pattern, re.IGNORECASE)
 
 
 _LEAD_CUT = _LEAD | {w + "-" for w in _LEAD}
@@ -297,7 +298,7 @@ class FastGroundingDetector(Detector):
                     and (whole is None or bool(e.attributes.get("whole")) == whole)]
 
         lead = rf"(?:{_words_regex(_LEAD)}{_EDGE_AFTER}{_NW}*)*(?:you\s+know{_EDGE_AFTER}{_NW}*)?"
-        self._closing_i = re.compile(_EDGE_BEFORE + _alternation(phrases("closing")), re.IGNORECASE)
+        self._closing_i = _regex.compile(_EDGE_BEFORE + _alternation(phrases("closing")), re.IGNORECASE)
         self._closing_hints = all(any(h in c for h in _CLOSING_HINTS) for c in phrases("closing"))
         whole_tok = [rx for e in frames if e.label == "agreement" and e.match == "token"
                      and (rx := _token_regex(e.pattern)) is not None]  # type: ignore[arg-type]
