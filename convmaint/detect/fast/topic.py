@@ -42,8 +42,8 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from itertools import accumulate, chain, compress, count, pairwise, repeat
-from operator import add, not_
+from itertools import accumulate, chain, compress, count, islice, pairwise, repeat
+from operator import add, attrgetter, not_
 from typing import Any
 
 from convmaint.detect.base import Detector, Mode, register_detector, units
@@ -136,6 +136,7 @@ _QSTART = _AUX | _WH
 # Joins a conversation's turns for the one cue search: neither a word character nor white space,
 # so no phrase matches across it and every phrase edge test holds at it.
 _SEP = "\x00"
+_TEXT, _LOWER, _SEGMENTS, _ANNOTATIONS, _SPEAKER = (attrgetter(a) for a in ("text", "lower", "segments", "annotations", "speaker"))
 _WS_RE = re.compile(r"\s+")
 _WORD_CHAR = re.compile(r"\w")
 
@@ -195,12 +196,45 @@ def _trie(phrases: Iterable[str]) -> str:
     return branch(root) if root else "(?!)"
 
 
+_POSITIONS: list[int] = list(range(4096))
+
+
+def _positions(n: int) -> list[int]:
+    """0, 1, … (at least n of them), as a kept list: iterating it makes no new int objects."""
+    if n > len(_POSITIONS):
+        _POSITIONS.extend(range(len(_POSITIONS), 2 * n))
+    return _POSITIONS
+
+
+def _cue_keys(phrases: Iterable[str]) -> tuple[frozenset[str], frozenset[tuple[str, str]]] | None:
+    """The first tokens (regex tokenizer, lower case) of the one-token cues and of the bare "you?"
+    patterns, and the first two tokens of the longer ones, with typographic apostrophes too: a cue
+    can only start at a token that starts such a token sequence. A pair is used only where the
+    tokenizer always cuts the text as it cuts the cue (a word, a clitic, "?", "," or "!" second);
+    else the first token alone. None when a cue does not start with a word."""
+    from convmaint.nlp.regex_backend import tokenize
+
+    one: set[str] = set()
+    two: set[tuple[str, str]] = {("you", "?"), ("yourself", "?"), ("u", "?")}  # the bare patterns
+    for phrase in phrases:
+        toks = [t.lower() for t in tokenize(phrase)[0]]
+        if not toks or not toks[0][:1].isalnum():
+            return None
+        first = {toks[0], toks[0].replace("'", "\u2019")}
+        if len(toks) > 1 and (toks[1][:1].isalnum() or toks[1][:1] == "'" or toks[1] in ("?", ",", "!")):
+            two.update((a, b) for a in first for b in {toks[1], toks[1].replace("'", "\u2019")})
+        else:
+            one.update(first)
+    return frozenset(one), frozenset(two)
+
+
 class _WordVectors:
     """Lower-case word -> row of a growing matrix: the sum of its WordLlama token embeddings.
 
     Shared by the detectors of a process that use the same ``dims`` (the model is read-only). Row 0
-    is a zero vector. Per row, ``content_np`` says whether its word is a content word (the parse
-    detector's ``_content_word`` without POS, as in lite mode).
+    is a zero vector. ``index`` gives a word's row negated when the word is a content word (the
+    parse detector's ``_content_word`` without POS, as in lite mode): the sign is the flag, for
+    free, wherever a word's row goes (``abs`` gives the row).
     """
 
     def __init__(self, dims: int) -> None:
@@ -210,7 +244,6 @@ class _WordVectors:
         self.model = _load_wordllama()
         self.index: dict[str, int] = {}
         self.rows = np.zeros((1, dims), dtype=np.float32)
-        self.content_np = np.zeros(1, dtype=bool)
         self.size = 1
         self._bpe = self._word_encoder()
         # The token embeddings cut to dims, contiguous: a new word's rows are gathered from here.
@@ -256,7 +289,7 @@ class _WordVectors:
     def reset_if_full(self) -> None:
         """Start afresh when full (only between conversations: row numbers must hold within one)."""
         if self.size > _MAX_WORDS:
-            self.index = {w: r for w, r in self.index.items() if r < self.base}
+            self.index = {w: r for w, r in self.index.items() if abs(r) < self.base}
             self.size = self.base
 
     def add(self, words: Iterable[str]) -> None:
@@ -325,14 +358,14 @@ class _WordVectors:
 
         old, need = self.size, self.size + len(fresh)
         if need > len(self.rows):
-            cap = max(need, 2 * len(self.rows), 8192)
-            rows = np.zeros((cap, self.dims), dtype=np.float32)
+            # (Rows past ``size`` are never read: a new array need not be zeroed. Room for
+            # 32,768 more words: most runs never grow the table again.)
+            cap = max(need + 32768, 2 * len(self.rows))
+            rows = np.empty((cap, self.dims), dtype=np.float32)
             rows[:old] = self.rows[:old]
             self.rows = rows
-            self.content_np = np.concatenate([self.content_np[:old], np.zeros(cap - old, dtype=bool)])
         self.rows[old:need] = block
-        self.content_np[old:need] = [bool(_content_word(w)) for w in fresh]
-        self.index.update(zip(fresh, range(old, need)))
+        self.index.update((w, -r if _content_word(w) else r) for w, r in zip(fresh, range(old, need)))
         self.size = need
 
 
@@ -352,8 +385,8 @@ class _Scan:
     order (the units of turn i are ``tfirst[i]`` up to ``tfirst[i + 1]``). A turn's units (their
     spans, token ranges and question flags) are worked out when first needed (``units``)."""
 
-    __slots__ = ("content", "cwords", "hits", "idl", "ids", "last_asks", "last_cut", "lower", "mirror", "n", "off", "openers",
-                 "parsed", "texts", "tfirst", "tunits", "turn_asks", "uturn")
+    __slots__ = ("cflags", "content", "cwords", "flat", "hits", "idl", "ids", "last_asks", "last_cut", "lower", "mirror", "n", "off", "openers",
+                 "parsed", "qforce", "texts", "tfirst", "tunits", "turn_asks", "uturn")
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -361,9 +394,11 @@ class _Scan:
         self.parsed: Sequence[ParsedTurn] = ()
         self.lower: list[Sequence[str]] = []  # per turn: its lower-case tokens
         self.off: list[int] = []  # per turn and one more: where its tokens start among all
+        self.flat: list[str] = []  # per token: its lower-case form
         self.idl: list[int] = []  # per token: its word-vector row
         self.ids: Any = None  # the same as a numpy array, with one more (row 0, the zero vector); see _ids
         self.cwords: tuple[list[int], list[int]] | None = None  # see _cwords
+        self.cflags: list[bool] = []  # per token: a content word (its row is negative); see _ids
         self.content: list[set[int] | None] = []  # per turn: its content words (rows), once needed; see _content
         self.tfirst: list[int] = []
         self.uturn: list[int] = []  # per unit: its turn
@@ -373,6 +408,7 @@ class _Scan:
         self.last_asks: list[bool] = []  # per turn: whether its last unit is one
         self.last_cut: list[int] = []  # per turn: the token its last unit starts at
         self.hits: dict[int, list[tuple[int, Match, bool, bool]]] = {}  # turn -> (unit, match, initial, final)
+        self.qforce: set[int] = set()  # units that a topic-proffering frame makes questions
         self.openers: list[int] = []  # units that may start with an opener ("okay so")
         self.mirror: list[int] = []  # questions after a turn's first unit, with "you" early on
 
@@ -464,6 +500,7 @@ class FastTopicDetector(Detector):
         self._cue_rx = re.compile(r"[^a-z0-9_'\u2019-](?<![^\x00-\x7f\W])(?P<cue>(?P<bare>(?:you|yourself|u)\s*\?)|"
                                   + _trie(self._cue_entries) + ")")
         self._cue_rx_any = re.compile(self._cue_rx.pattern, re.IGNORECASE)  # for text whose case folding moves offsets
+        self._cue_keys = _cue_keys(self._cue_entries)
         # Position tests on the text before / after a hit: only skippable phrases and punctuation.
         # (Possessive: each step consumes a whole phrase, a character of punctuation or of space.)
         self._skip_rx = re.compile(rf"(?:\s|[^\w\s]|{_trie(pats(_SKIP_LABELS))})*+", re.IGNORECASE)
@@ -497,24 +534,24 @@ class FastTopicDetector(Detector):
         n = len(turns)
         sc = _Scan(n)
         sc.parsed = parsed
-        texts = sc.texts = [t.text for t in turns]
-        lower = sc.lower = [p.lower for p in parsed]
+        texts = sc.texts = list(map(_TEXT, turns))
+        lower = sc.lower = list(map(_LOWER, parsed))
         sc.off = list(accumulate(map(len, lower), initial=0))
-        flat = list(chain.from_iterable(lower))
+        flat = sc.flat = list(chain.from_iterable(lower))
         index = table.index
         idl = sc.idl = list(map(index.get, flat))
         if None in idl:  # words not met before: entered all at once (no word has row 0)
-            at = list(compress(count(), map(not_, idl)))
+            at = list(compress(_positions(len(idl)), map(not_, idl)))
             table.add_new(sorted({flat[k] for k in at}))
             for k in at:
                 idl[k] = index[flat[k]]
         sc.content = [None] * n
-        tunits = sc.tunits = [None] * n
+        sc.tunits = [None] * n
         counts: list[int] = []
         turn_asks, last_asks, last_cut, openers = sc.turn_asks, sc.last_asks, sc.last_cut, sc.openers
         qstart, word_order, skip_first, opener_words = self._qstart, self._word_order, self._skip_first, self._opener_words
-        segmented = [t.segments for t in turns]
-        if True in map(bool, segmented) or not all("sents" in p.annotations for p in parsed):
+        segmented = list(map(_SEGMENTS, turns))
+        if any(segmented) or not all("sents" in a for a in set(map(_ANNOTATIONS, parsed))):
             odd = [bool(seg) or "sents" not in p.annotations for seg, p in zip(segmented, parsed)]
         else:
             odd = None
@@ -540,22 +577,28 @@ class FastTopicDetector(Detector):
                 continue
             c = ss[-1]
             asks = "?" in text
-            heads = [lw[t] for t in ss]
-            q = (asks and text.find("?", p.starts[c]) >= 0) or (heads[-1] in qstart and word_order(lw, c, len(lw)))
+            n_tok = len(lw)
+            q = (asks and text.find("?", p.starts[c]) >= 0) or (lw[c] in qstart and word_order(lw, c, n_tok))
             last_asks.append(q)
             last_cut.append(c)
-            turn_asks.append(asks or q or (not qstart.isdisjoint(heads) and True in self._units(sc, i)[2]))
-            # Units that may open with an opener, or mirror the partner's question: worked out on
-            # the turns that have the words for it.
-            if (not opener_words.isdisjoint(lw) and not skip_first.isdisjoint(heads)) or (
-                    not _SECOND.isdisjoint(lw) and (asks or not qstart.isdisjoint(heads[1:]))):
-                _, toks, qs = tunits[i] or self._units(sc, i)
-                for j, (t0, t1) in enumerate(toks):
-                    u = u0 + j
-                    if u and heads[j] in skip_first and not opener_words.isdisjoint(lw[t0:t1]):
-                        openers.append(u)
-                    if j and qs[j] and not _SECOND.isdisjoint(lw[t0:t0 + 6]):
-                        sc.mirror.append(u)
+            if not (asks or q) and not qstart.isdisjoint(map(lw.__getitem__, ss)):
+                q = True in [lw[t0] in qstart and word_order(lw, t0, t1) for t0, t1 in pairwise(ss)]
+            turn_asks.append(asks or q)
+            # Units that may open with an opener, or mirror the partner's question (a question after
+            # the turn's first unit with "you" early on).
+            if not opener_words.isdisjoint(lw) and not skip_first.isdisjoint(map(lw.__getitem__, ss)):
+                for j, (t0, t1) in enumerate(zip(ss, (*ss[1:], n_tok))):
+                    if lw[t0] in skip_first and u0 + j and not opener_words.isdisjoint(lw[t0:t1]):
+                        openers.append(u0 + j)
+            if (asks or q) and not _SECOND.isdisjoint(lw):
+                starts, words = p.starts, p.words
+                for j in range(1, k):
+                    t0 = ss[j]
+                    if not _SECOND.isdisjoint(lw[t0:t0 + 6]):
+                        t1 = ss[j + 1] if j + 1 < k else n_tok
+                        if (asks and text.find("?", starts[t0], starts[t1 - 1] + len(words[t1 - 1])) >= 0) or (
+                                lw[t0] in qstart and word_order(lw, t0, t1)):
+                            sc.mirror.append(u0 + j)
             u0 += k
         sc.tfirst = list(accumulate(counts, initial=0))
         sc.uturn = list(chain.from_iterable(map(repeat, range(n), counts)))
@@ -579,6 +622,7 @@ class FastTopicDetector(Detector):
         if sc.last_cut[i] == 0:  # one unit
             got = sc.tunits[i] = ([(starts[0], starts[-1] + len(words[-1]))], [(0, n_tok)], [sc.turn_asks[i]])
             return got
+        first = sc.tfirst[i]
         spans: list[tuple[int, int]] = []
         toks: list[tuple[int, int]] = []
         qs: list[bool] = []
@@ -591,6 +635,9 @@ class FastTopicDetector(Detector):
             toks.append((t0, t1))
             qs.append((asks and text.find("?", s, e) >= 0) or (lw[t0] in qstart and word_order(lw, t0, t1)))
             t0 = t1
+        for u in sc.qforce:
+            if 0 <= u - first < len(qs):
+                qs[u - first] = True
         got = sc.tunits[i] = (spans, toks, qs)
         return got
 
@@ -666,26 +713,56 @@ class FastTopicDetector(Detector):
                     found.append((i, m))
                     m = search(m.string, m.end() - 1)  # (the match may end with the next one's separator)
             offsets = [0] * len(texts)
-        else:
+        elif self._cue_keys is None:  # (the cues cannot be told by their first tokens: search the text)
             search = self._cue_rx.search
             m = search(low)
             if m is None:
                 return
-            offsets = [0, *accumulate(len(t) + 1 for t in texts[:-1])]
+            offsets = list(map(add, accumulate(map(len, texts), initial=0), count()))
             while m is not None:
                 found.append((bisect_right(offsets, m.start("cue") - 1) - 1, m))
                 m = search(low, m.end() - 1)
+        else:
+            # Where a cue can start: at a token that is a one-token cue's first, or a pair of tokens
+            # that is a longer cue's first two (C-level set lookups over the conversation's tokens;
+            # a few per cent of the tokens). The pattern is tried there only, in text order, as a
+            # search over the text would find the cues (none inside the one before).
+            flat = sc.flat
+            one, two = self._cue_keys
+            pos = _positions(len(flat))
+            at = list(compress(pos, map(two.__contains__, zip(flat, islice(flat, 1, None)))))
+            if not one.isdisjoint(flat):  # (one-token cues are rare words: mostly no need to look)
+                at = sorted(at + list(compress(pos, map(one.__contains__, flat))))
+            if not at:
+                return
+            offsets = list(map(add, accumulate(map(len, texts), initial=0), count()))
+            match, off, parsed = self._cue_rx.match, sc.off, sc.parsed
+            done = 0
+            for k in at:
+                i = bisect_right(off, k) - 1
+                x = offsets[i] + parsed[i].starts[k - off[i]]  # (the cue's character before it, in low)
+                if x >= done:
+                    m = match(low, x)
+                    if m is not None:
+                        found.append((i, m))
+                        done = m.end() - 1
         skip = self._skip_rx.fullmatch
         tfirst = sc.tfirst
         for i, m in found:
             text, off = texts[i], offsets[i] + 1
             start, end = m.start("cue") - off, m.end() - off
-            spans, _, qs = self._units(sc, i)
-            k = bisect_right(spans, (start, len(text) + 1)) - 1
-            if k < 0 or end > spans[k][1]:
+            got = sc.tunits[i]
+            if got is not None:
+                k = bisect_right(got[0], (start, len(text) + 1)) - 1
+            else:  # (a sentence starts at its first token)
+                p = sc.parsed[i]
+                k = bisect_right(list(map(p.starts.__getitem__, p.sent_starts)), start) - 1
+            if k < 0:
                 continue
             u = tfirst[i] + k
-            s, e = spans[k]
+            s, e = self._span(sc, u)
+            if end > e:
+                continue
             final = skip(text, end, e) is not None
             hits = sc.hits.setdefault(i, [])
             if m.start("bare") >= 0:  # the handoff lexicon's token patterns: "…, you?" and "you?" alone
@@ -701,8 +778,11 @@ class FastTopicDetector(Detector):
             for entry in self._cue_entries.get(key) or self._cue_entries.get(_normalise(key), ()):
                 hits.append((u, Match(start, end, entry), initial, final))
                 if entry.label == _PROFFER and initial:  # a topic-proffering frame makes a question
-                    qs[k] = sc.turn_asks[i] = True
-                    if k == len(spans) - 1:
+                    sc.qforce.add(u)
+                    sc.turn_asks[i] = True
+                    if got is not None:
+                        got[2][k] = True
+                    if u == tfirst[i + 1] - 1:
                         sc.last_asks[i] = True
         for i, hs in list(sc.hits.items()):
             if hs:
@@ -717,20 +797,40 @@ class FastTopicDetector(Detector):
         return (pos == "any" or (pos == "initial" and initial) or (pos == "final" and final)
                 or (pos == "alone" and initial and final) or (pos == "closing" and (final or (initial and wrap_up))))
 
-    def _span(self, sc: _Scan, u: int) -> tuple[int, int]:
-        """Unit ``u``'s characters in its turn."""
-        i = sc.uturn[u]
-        return self._units(sc, i)[0][u - sc.tfirst[i]]
+    # A unit's facts, from its turn's units when they are built, else from its sentence.
 
     def _toks(self, sc: _Scan, u: int) -> tuple[int, int]:
         """Unit ``u``'s tokens in its turn."""
         i = sc.uturn[u]
-        return self._units(sc, i)[1][u - sc.tfirst[i]]
+        got = sc.tunits[i]
+        if got is not None:
+            return got[1][u - sc.tfirst[i]]
+        ss = sc.parsed[i].sent_starts
+        k = u - sc.tfirst[i] + 1
+        return ss[k - 1], (ss[k] if k < len(ss) else len(sc.lower[i]))
+
+    def _span(self, sc: _Scan, u: int) -> tuple[int, int]:
+        """Unit ``u``'s characters in its turn."""
+        i = sc.uturn[u]
+        got = sc.tunits[i]
+        if got is not None:
+            return got[0][u - sc.tfirst[i]]
+        t0, t1 = self._toks(sc, u)
+        p = sc.parsed[i]
+        return p.starts[t0], p.starts[t1 - 1] + len(p.words[t1 - 1])
 
     def _asks(self, sc: _Scan, u: int) -> bool:
         """Whether unit ``u`` is a question."""
         i = sc.uturn[u]
-        return self._units(sc, i)[2][u - sc.tfirst[i]]
+        got = sc.tunits[i]
+        if got is not None:
+            return got[2][u - sc.tfirst[i]]
+        if u in sc.qforce:
+            return True
+        t0, t1 = self._toks(sc, u)
+        s, e = self._span(sc, u)
+        lw = sc.lower[i]
+        return sc.texts[i].find("?", s, e) >= 0 or (lw[t0] in self._qstart and self._word_order(lw, t0, t1))
 
     def _anaphoric(self, sc: _Scan, u: int) -> bool:
         """Whether unit ``u`` points back at the prior talk (a pronoun after its first word)."""
@@ -743,14 +843,17 @@ class FastTopicDetector(Detector):
 
         if sc.ids is None:
             idl = sc.idl
-            sc.ids = np.fromiter(chain(idl, (0,)), dtype=np.intp, count=len(idl) + 1)
+            ids = np.fromiter(chain(idl, (0,)), dtype=np.intp, count=len(idl) + 1)
+            sc.cflags = (ids[:-1] < 0).tolist()
+            sc.ids = np.abs(ids, out=ids)
         return sc.ids
 
     def _cwords(self, sc: _Scan) -> tuple[list[int], list[int]]:
         """The content words (rows) of all tokens in order, and per token how many come before it
         (one more entry: all of them); computed on first use."""
         if sc.cwords is None:
-            cf = self._table.content_np[self._ids(sc)[:-1]].tolist()
+            self._ids(sc)
+            cf = sc.cflags
             sc.cwords = (list(compress(sc.idl, cf)), list(accumulate(cf, initial=0)))
         return sc.cwords
 
@@ -814,11 +917,11 @@ class FastTopicDetector(Detector):
         proffers = {i for i, hs in sc.hits.items()
                     if any(m.entry.label == _PROFFER and ini and not self._anaphoric(sc, u) for u, m, ini, _ in hs)}
         model = [t.role is Role.MODEL for t in conv.turns]
-        diag, g1, g2, g3, ll, lp = self._cohesion(sc)
-        # One over the norm of each turn's vector (0 for none), padded turn j being turn j - 2.
-        inv = [1.0 / math.sqrt(x) if x > 0 else 0.0 for x in diag]
-        sqrt = math.sqrt
         bias, w_new, w_qnew, w_any, w_prev, w_prof, w_ana, w_gap, w_next, w_last = self._weights
+        # Padded turn j (turn j - 2): whether it has a vector, its cosines with the next three;
+        # turn i's last unit: its cosine with turn i - 1.
+        one, c1, c2, c3, cl = self._cohesion(sc)
+        sqrt = math.sqrt
         cand: list[int] = []
         out: list[Any] = []
         for i in range(1, n):
@@ -841,59 +944,69 @@ class FastTopicDetector(Detector):
                     qnew = bool(set(cids[cpos[off[i] + cut]:cpos[off[i + 1]]]).difference(*ctx))
                 else:
                     qnew = True
-            i0, i1, i2, i3 = inv[i:i + 4]  # turns i - 2, i - 1, i, i + 1
-            # TextTiling's gap: the two turns before, this one and the next.
-            den = ((i0 > 0) + (i1 > 0) + 2 * g1[i] * i0 * i1) * ((i2 > 0) + (i3 > 0) + 2 * g1[i + 2] * i2 * i3)
-            gap = (g2[i] * i0 * i2 + g3[i] * i0 * i3 + g1[i + 1] * i1 * i2 + g2[i + 1] * i1 * i3) / sqrt(den) if den > 0 else 0.0
-            next_sim_prev = g2[i + 1] * i1 * i3 if i + 1 < n else 0.5
-            last_sim_prev = lp[i] * i1 / sqrt(ll[i]) if ll[i] > 0 else 0.0
+            # TextTiling's gap: the two turns before (i - 2, i - 1), this one and the next (i, i + 1).
+            den = (one[i] + one[i + 1] + 2 * c1[i]) * (one[i + 2] + one[i + 3] + 2 * c1[i + 2])
+            gap = (c2[i] + c3[i] + c1[i + 1] + c2[i + 1]) / sqrt(den) if den > 0 else 0.0
+            next_sim_prev = c2[i + 1] if i + 1 < n else 0.5
             nc = min(new, 6) / 6
             if cutoff is None:
                 cand.append(i)
-                out.append((nc, qnew, turn_asks[i], turn_asks[i - 1], i in proffers, ana, gap, next_sim_prev, last_sim_prev))
+                out.append((nc, qnew, turn_asks[i], turn_asks[i - 1], i in proffers, ana, gap, next_sim_prev, cl[i]))
                 continue
             z = bias + (w_new * nc + w_qnew * qnew + w_any * turn_asks[i] + w_prev * turn_asks[i - 1] + w_prof * (i in proffers)
-                        + w_ana * ana + w_gap * gap + w_next * next_sim_prev + w_last * last_sim_prev)
+                        + w_ana * ana + w_gap * gap + w_next * next_sim_prev + w_last * cl[i])
             if z >= cutoff:
                 cand.append(i)
                 out.append(z)
         return cand, out
 
-    def _cohesion(self, sc: _Scan) -> list[list[float]]:
-        """Dot products of the turns' summed word vectors, as lists: with the turns padded by two
-        zero turns at each end, the squared norm of each padded turn j, its dot products with
-        turns j + 1, j + 2 and j + 3; and of each turn's last unit, its squared norm and its dot
-        product with the turn before.
+    def _cohesion(self, sc: _Scan) -> list[list[Any]]:
+        """Cosines of the turns' summed word vectors, as lists indexed by padded turn j (turn
+        j - 2, with two zero turns before the first and after the last): whether the turn has a
+        vector (``one``), and its cosines with turns j + 1, j + 2 and j + 3; and by turn i the
+        cosine of its last unit with turn i - 1.
 
         One gather and one ``reduceat`` sum each turn's word rows before its last unit and in
-        it; the turns and the last units go into one matrix, whose Gram matrix has every dot
-        product needed (a cached index, ``_gram_index``, picks them), or for long talk row-wise
-        products.
+        it; the dot products come from the Gram matrix of the turns' and last units' vectors (a
+        cached index, ``_gram_index``, picks them), or for long talk from row-wise products; the
+        cosines from them in Python. (Few numpy calls: on small arrays, each costs more than its
+        arithmetic.)
         """
         import numpy as np
 
         n = sc.n
         ids = self._ids(sc)
-        off = sc.off
-        bounds = list(chain.from_iterable(zip(off, map(add, off, sc.last_cut))))
-        bounds.append(len(sc.idl))
-        at = np.asarray(bounds, dtype=np.intp)
+        off, cuts = sc.off, sc.last_cut
+        # Where each run of word rows starts (before the last unit, the last unit, by turn), and
+        # the runs that are empty (a one-unit turn has nothing before its last unit).
+        at = list(chain.from_iterable(zip(off, map(add, off, cuts))))
+        empty = [2 * i for i, c in enumerate(cuts) if not c]
+        empty += [2 * i + 1 for i in range(n) if off[i] + cuts[i] == off[i + 1]]
         # (The rows go to a kept buffer: a fresh array this size would be fresh pages of memory.)
         rows = np.take(self._table.rows, ids, axis=0, out=self._buffer(len(ids)))
-        # By turn: the rows before its last unit, and in it (summed as pairs of floats: half the steps).
-        R = np.add.reduceat(rows.view(np.complex64), at[:-1], axis=0).view(np.float32)
-        R[at[:-1] == at[1:]] = 0.0  # (an empty run's "sum" is the row it starts at)
-        M = np.zeros((2 * n + 4, rows.shape[1]), dtype=np.float32)
+        # Summed as pairs of floats: half the steps.
+        R = np.add.reduceat(rows.view(np.complex64), at, axis=0).view(np.float32)
+        if empty:
+            R[empty] = 0.0  # (an empty run's "sum" is the row it starts at)
         L = R[1::2]
-        np.add(R[0::2], L, out=M[2:n + 2])  # the turns, two zero ones at each end
-        M[n + 4:] = L  # the last units
+        M = np.concatenate((R[0::2] + L, L))  # the turns, then their last units
         if n <= _GRAM_TURNS:
-            flat, cuts = _gram_index(n)
+            flat, parts = _gram_index(n)
             got = (M @ M.T).ravel()[flat].tolist()
-            return [got[a:b] for a, b in cuts]
-        T, L = M[:n + 4], M[n + 4:]  # row-wise: a Gram matrix grows with the square of the turns
-        return [np.einsum("ij,ij->i", a, b).tolist() for a, b in (
-            (T, T), (T[:-1], T[1:]), (T[:n + 1], T[2:n + 3]), (T[:n], T[3:n + 3]), (L, L), (L, T[1:n + 1]))]
+            tt, t1, t2, t3, ll, lp = (got[a:b] for a, b in parts)
+        else:  # row-wise: a Gram matrix grows with the square of the turns
+            T, L = M[:n], M[n:]
+            tt, t1, t2, t3, ll, lp = (np.einsum("ij,ij->i", a, b).tolist() for a, b in (
+                (T, T), (T[:-1], T[1:]), (T[:-2], T[2:]), (T[:-3], T[3:]), (L, L), (L[1:], T[:-1])))
+        sqrt = math.sqrt
+        inv = [1.0 / sqrt(x) if x > 0 else 0.0 for x in tt]
+        pad = [0.0, 0.0]
+        one = [*pad, *(x > 0 for x in tt), *pad]
+        c1 = [*pad, *(d * inv[t] * inv[t + 1] for t, d in enumerate(t1)), *pad, 0.0]
+        c2 = [*pad, *(d * inv[t] * inv[t + 2] for t, d in enumerate(t2)), *pad]
+        c3 = [*pad, *(d * inv[t] * inv[t + 3] for t, d in enumerate(t3)), *pad]
+        cl = [0.0, *(d * inv[t] / sqrt(x) if x > 0 else 0.0 for t, (d, x) in enumerate(zip(lp, ll[1:])))]
+        return [one, c1, c2, c3, cl]
 
     def _buffer(self, n_rows: int) -> Any:
         """A scratch array of ``n_rows`` rows of ``dims`` floats, kept per thread and reused."""
@@ -959,18 +1072,27 @@ class FastTopicDetector(Detector):
         if not cued:
             return []
         W = _UNIT_WEIGHTS
-        turn_speakers = [t.speaker for t in conv.turns]
-        uturn, texts = sc.uturn, sc.texts
+        turn_speakers = list(map(_SPEAKER, conv.turns))
+        uturn, texts, span = sc.uturn, sc.texts, self._span
         n_units = len(uturn)
         quiet_memo: dict[int, bool] = {}
+        ack_rx, word_char = self._ack_rx.fullmatch, _WORD_CHAR.search
 
         def speaker(j: int) -> str:
             return turn_speakers[uturn[j]]
 
+        def ack(j: int) -> bool:  # only acknowledgements, particles and fillers (see _is_ack)
+            s, e = span(sc, j)
+            text = texts[uturn[j]]
+            return ack_rx(text, s, e) is not None and word_char(text, s, e) is not None
+
         def quiet(j: int) -> bool:  # an acknowledgement, or a near-empty unit
             q = quiet_memo.get(j)
             if q is None:
-                q = quiet_memo[j] = self._n_words(sc, j) <= 1 or self._is_ack(sc, j)
+                s, e = span(sc, j)
+                text = texts[uturn[j]]
+                q = quiet_memo[j] = (len(text[s:e].split()) <= 1
+                                     or (ack_rx(text, s, e) is not None and word_char(text, s, e) is not None))
             return q
 
         cids: list[int] | None = None  # the content words of all tokens, in order
@@ -983,20 +1105,18 @@ class FastTopicDetector(Detector):
         w = self.cohesion_window
         opener_rx, lead = self._opener_rx, self._skip_rx.match
         for pos, (strong, weak, opener) in sorted(cued.items()):
+            s, e = span(sc, pos)
+            text = texts[uturn[pos]]
+            if opener and (opener_rx.search(text, s, lead(text, s, e).end()) is None  # type: ignore[union-attr]
+                           or not self._unit_content(sc, pos) or ack(pos)):
+                continue  # no opener among the unit's leading particles, or nothing after it but acknowledgements
             z = (W["bias"] + W["strong"] * strong + W["weak"] * weak + W["opener"] * opener
-                 + W["length"] * min(self._n_words(sc, pos), 20) / 20)
+                 + W["length"] * min(len(text[s:e].split()), 20) / 20)
             if z + max(0.0, W["lull"]) + most < floor:
                 continue
             z += W["lull"] * sum(map(quiet, range(max(0, pos - 3), pos))) / 3
             if z + most < floor:
                 continue
-            if opener:  # an opener among the unit's leading particles, in a unit with content that
-                # is more than an acknowledgement
-                s, e = self._span(sc, pos)
-                text = texts[uturn[pos]]
-                if (opener_rx.search(text, s, lead(text, s, e).end()) is None  # type: ignore[union-attr]
-                        or not self._unit_content(sc, pos) or self._is_ack(sc, pos)):
-                    continue
             j = pos - 1
             while j >= 0 and quiet(j):
                 j -= 1
@@ -1004,7 +1124,7 @@ class FastTopicDetector(Detector):
             z += W["new_speaker"] * (j >= 0 and speaker(j) != me)
             run = 0
             j = pos + 1
-            while j < n_units and j <= pos + 5 and (speaker(j) == me or self._is_ack(sc, j)):
+            while j < n_units and j <= pos + 5 and (speaker(j) == me or ack(j)):
                 run += speaker(j) == me
                 j += 1
             z += W["run"] * min(run, 5) / 5
@@ -1150,7 +1270,7 @@ class FastTopicDetector(Detector):
             return None
         idl, off = sc.idl, sc.off
         turns = [i, *cands]
-        rows = self._table.rows[list(chain.from_iterable(idl[off[j]:off[j + 1]] for j in turns))]
+        rows = self._table.rows[list(map(abs, chain.from_iterable(idl[off[j]:off[j + 1]] for j in turns)))]
         starts = list(accumulate((off[j + 1] - off[j] for j in turns[:-1]), initial=0))
         sums = np.add.reduceat(rows, starts, axis=0)  # (turns with content have rows)
         sims = (sums[1:] @ sums[0]) / np.maximum(np.sqrt(np.einsum("ij,ij->i", sums[1:], sums[1:])), 1e-30)
@@ -1163,20 +1283,18 @@ _GRAM_INDEX: dict[int, Any] = {}
 
 
 def _gram_index(n: int) -> tuple[Any, tuple[tuple[int, int], ...]]:
-    """For ``n`` turns, the flat indexes into the Gram matrix of ``_cohesion`` (rows: the turns
-    padded with two zero turns at each end, then the last units) of: the squared norms of the
-    padded turns; the dot products of padded turn j with j + 1 (j < n + 3), j + 2 (j <= n) and
-    j + 3 (j < n); the last units' squared norms; and their dot products with the turn before
-    theirs. One array, and where each of the six parts starts and ends in it."""
+    """For ``n`` turns, the flat indexes into the Gram matrix of ``_cohesion`` (rows: the turns,
+    then their last units) of the turns' squared norms, the products of turn t with t + 1, t + 2
+    and t + 3, the last units' squared norms, and the product of the last unit of turn t + 1 with
+    turn t. One array, and where each of the six parts starts and ends in it."""
     import numpy as np
 
     got = _GRAM_INDEX.get(n)
     if got is None:
-        w = 2 * n + 4
-        j = np.arange(n + 4)
-        i = np.arange(n)
-        parts = [j * w + j, j[:n + 3] * w + j[:n + 3] + 1, j[:n + 1] * w + j[:n + 1] + 2, i * w + i + 3,
-                 (n + 4 + i) * w + n + 4 + i, (n + 4 + i) * w + i + 1]
+        w = 2 * n
+        t = np.arange(n)
+        parts = [t * w + t, t[:-1] * w + t[:-1] + 1, t[:-2] * w + t[:-2] + 2, t[:-3] * w + t[:-3] + 3,
+                 (n + t) * w + n + t, (n + 1 + t[:-1]) * w + t[:-1]]
         ends = [0, *accumulate(map(len, parts))]
         got = (np.concatenate(parts), tuple(pairwise(ends)))
         if len(_GRAM_INDEX) > 256:

@@ -261,7 +261,7 @@ def test_cohesion_features_are_the_plain_formulas(detector, n):
         norm = np.linalg.norm(v)
         return v / norm if norm else v
 
-    ids = [sc.idl[a:b] for a, b in zip(sc.off, sc.off[1:])]  # each turn's word rows
+    ids = [[abs(r) for r in sc.idl[a:b]] for a, b in zip(sc.off, sc.off[1:])]  # each turn's word rows (a content word's negated)
     T = [vec(turn) for turn in ids]
     L = [vec(turn[cut:]) for turn, cut in zip(ids, sc.last_cut)]
     zero = np.zeros(rows.shape[1])
@@ -296,4 +296,4 @@ def test_word_vectors_are_the_tokenizers(detector):
     for w in words:
         ids = model.tokenizer.encode(w, add_special_tokens=False).ids
         want = model.table[ids].sum(axis=0)[:table.dims] if ids else np.zeros(table.dims)
-        np.testing.assert_allclose(table.rows[table.index[w]], want, rtol=1e-5, atol=1e-6, err_msg=w)
+        np.testing.assert_allclose(table.rows[abs(table.index[w])], want, rtol=1e-5, atol=1e-6, err_msg=w)
