@@ -36,6 +36,7 @@ targets further back than ``resume_window`` turns; and lemmas (none exist in fas
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import threading
@@ -43,7 +44,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import accumulate, chain, compress, count, islice, pairwise, repeat
-from operator import add, attrgetter, not_
+from operator import add, attrgetter
 from typing import Any
 
 from convmaint.detect.base import Detector, Mode, register_detector, units
@@ -136,7 +137,8 @@ _QSTART = _AUX | _WH
 # Joins a conversation's turns for the one cue search: neither a word character nor white space,
 # so no phrase matches across it and every phrase edge test holds at it.
 _SEP = "\x00"
-_TEXT, _LOWER, _SEGMENTS, _ANNOTATIONS, _SPEAKER = (attrgetter(a) for a in ("text", "lower", "segments", "annotations", "speaker"))
+_TEXT, _LOWER, _SEGMENTS, _ANNOTATIONS, _SPEAKER, _ROLE = (attrgetter(a) for a in (
+    "text", "lower", "segments", "annotations", "speaker", "role"))
 _WS_RE = re.compile(r"\s+")
 _WORD_CHAR = re.compile(r"\w")
 
@@ -245,6 +247,7 @@ class _WordVectors:
         self.index: dict[str, int] = {}
         self.rows = np.zeros((1, dims), dtype=np.float32)
         self.size = 1
+        self.pending: dict[str, int] = {}  # words entered without their rows computed: see add_new
         self._bpe = self._word_encoder()
         # The token embeddings cut to dims, contiguous: a new word's rows are gathered from here.
         self._token_rows = np.ascontiguousarray(self.model.table[:, :dims])
@@ -290,6 +293,7 @@ class _WordVectors:
         """Start afresh when full (only between conversations: row numbers must hold within one)."""
         if self.size > _MAX_WORDS:
             self.index = {w: r for w, r in self.index.items() if abs(r) < self.base}
+            self.pending.clear()
             self.size = self.base
 
     def add(self, words: Iterable[str]) -> None:
@@ -298,27 +302,45 @@ class _WordVectors:
         if fresh:
             self.add_new(fresh)
 
-    def add_new(self, fresh: list[str]) -> None:
-        """Enter words not met before (distinct)."""
+    def add_new(self, fresh: list[str], vectors: bool = True) -> None:
+        """Enter words not met before (distinct). Without ``vectors``, their rows are left for
+        ``fill`` to compute when first needed (``pending``)."""
+        if vectors:
+            self._vectors(fresh, self._add(fresh))
+        else:
+            self.pending.update(zip(fresh, range(self.size, self.size + len(fresh))))
+            self._add(fresh)
+
+    def fill(self, words: Iterable[str]) -> None:
+        """Compute the rows of the pending words among ``words``."""
+        import numpy as np
+
+        pending = self.pending
+        todo = sorted(set(words).intersection(pending))
+        if todo:
+            block = np.empty((len(todo), self.dims), dtype=np.float32)
+            self._vectors(todo, block)
+            self.rows[[pending.pop(w) for w in todo]] = block
+
+    def _vectors(self, fresh: list[str], block: Any) -> None:
+        """Fill ``block`` with the words' vectors."""
         import numpy as np
 
         per = self._encode(fresh)
         table = self._token_rows
         ids = list(chain.from_iterable(per))
+        sizes = list(map(len, per))
         if not ids:
-            self._add(fresh, np.zeros((len(fresh), self.dims), dtype=np.float32))
+            block[:] = 0.0
             return
         if max(ids) >= len(table):  # (not expected: the model has a row for each token)
             ids = [min(t, len(table) - 1) for t in ids]
-        got = table[ids]
-        sizes = list(map(len, per))
         if 0 not in sizes:
-            self._add(fresh, np.add.reduceat(got, list(accumulate(sizes[:-1], initial=0)), axis=0))
+            np.add.reduceat(table[ids], list(accumulate(sizes[:-1], initial=0)), axis=0, out=block)
             return
-        block = np.zeros((len(fresh), self.dims), dtype=np.float32)
+        block[:] = 0.0
         some = [k for k, n in enumerate(sizes) if n]
-        block[some] = np.add.reduceat(got, list(accumulate((sizes[k] for k in some[:-1]), initial=0)), axis=0)
-        self._add(fresh, block)
+        block[some] = np.add.reduceat(table[ids], list(accumulate((sizes[k] for k in some[:-1]), initial=0)), axis=0)
 
     def _encode(self, words: list[str]) -> list[list[int]]:
         """The tokenizer's ids for each word. Plain words (one word, as ``_word_keys`` splits a
@@ -352,8 +374,8 @@ class _WordVectors:
                 at += n
         return [out[w] for w in words]
 
-    def _add(self, fresh: list[str], block: Any) -> None:
-        """Enter new words with their vectors."""
+    def _add(self, fresh: list[str], block: Any = None) -> Any:
+        """Enter new words with their vectors (``block``), or return their rows to fill."""
         import numpy as np
 
         old, need = self.size, self.size + len(fresh)
@@ -364,9 +386,11 @@ class _WordVectors:
             rows = np.empty((cap, self.dims), dtype=np.float32)
             rows[:old] = self.rows[:old]
             self.rows = rows
-        self.rows[old:need] = block
+        if block is not None:
+            self.rows[old:need] = block
         self.index.update((w, -r if _content_word(w) else r) for w, r in zip(fresh, range(old, need)))
         self.size = need
+        return self.rows[old:need]
 
 
 _TABLES: dict[int, _WordVectors] = {}
@@ -385,8 +409,32 @@ class _Scan:
     order (the units of turn i are ``tfirst[i]`` up to ``tfirst[i + 1]``). A turn's units (their
     spans, token ranges and question flags) are worked out when first needed (``units``)."""
 
-    __slots__ = ("cflags", "content", "cwords", "flat", "hits", "idl", "ids", "last_asks", "last_cut", "lower", "mirror", "n", "off", "openers",
-                 "parsed", "qforce", "texts", "tfirst", "tunits", "turn_asks", "uturn")
+    __slots__ = (
+        "cflags",
+        "content",
+        "cwords",
+        "dyad",
+        "flat",
+        "hits",
+        "idl",
+        "ids",
+        "last_asks",
+        "last_cut",
+        "lower",
+        "mirror",
+        "n",
+        "off",
+        "openers",
+        "parsed",
+        "qforce",
+        "speakers",
+        "texts",
+        "tfirst",
+        "tunits",
+        "turn_asks",
+        "uturn",
+        "vectors",
+    )
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -399,6 +447,9 @@ class _Scan:
         self.ids: Any = None  # the same as a numpy array, with one more (row 0, the zero vector); see _ids
         self.cwords: tuple[list[int], list[int]] | None = None  # see _cwords
         self.cflags: list[bool] = []  # per token: a content word (its row is negative); see _ids
+        self.vectors = True  # whether the new words' vectors are computed in the scan
+        self.speakers: list[str] = []  # per turn
+        self.dyad = True  # whether at most two speakers talk
         self.content: list[set[int] | None] = []  # per turn: its content words (rows), once needed; see _content
         self.tfirst: list[int] = []
         self.uturn: list[int] = []  # per unit: its turn
@@ -534,17 +585,29 @@ class FastTopicDetector(Detector):
         n = len(turns)
         sc = _Scan(n)
         sc.parsed = parsed
+        # Word vectors are wanted by the turn path (two-party talk); else only for a resumption's
+        # target (computed then: see _resume_target).
+        speakers = sc.speakers = list(map(_SPEAKER, turns))
+        sc.dyad = len(set(speakers)) <= 2
+        sc.vectors = n > 1 and sc.dyad
         texts = sc.texts = list(map(_TEXT, turns))
         lower = sc.lower = list(map(_LOWER, parsed))
         sc.off = list(accumulate(map(len, lower), initial=0))
         flat = sc.flat = list(chain.from_iterable(lower))
         index = table.index
         idl = sc.idl = list(map(index.get, flat))
-        if None in idl:  # words not met before: entered all at once (no word has row 0)
-            at = list(compress(_positions(len(idl)), map(not_, idl)))
-            table.add_new(sorted({flat[k] for k in at}))
+        if None in idl:  # words not met before: entered all at once
+            at = []
+            k = -1
+            with contextlib.suppress(ValueError):
+                while True:
+                    k = idl.index(None, k + 1)
+                    at.append(k)
+            table.add_new(sorted({flat[k] for k in at}), vectors=sc.vectors)
             for k in at:
                 idl[k] = index[flat[k]]
+        if sc.vectors and table.pending and not table.pending.keys().isdisjoint(flat):
+            table.fill(flat)
         sc.content = [None] * n
         sc.tunits = [None] * n
         counts: list[int] = []
@@ -907,7 +970,7 @@ class FastTopicDetector(Detector):
         features from the dot products of the turns' vectors (``_cohesion``).
         """
         n = sc.n
-        if n < 2 or len(conv.speakers) > 2:
+        if n < 2 or not sc.dyad:
             return [], []
         k = self.context_turns
         content, lower, tfirst, last_cut, turn_asks, last_asks = (self._content(sc), sc.lower, sc.tfirst, sc.last_cut,
@@ -916,7 +979,8 @@ class FastTopicDetector(Detector):
         off = sc.off
         proffers = {i for i, hs in sc.hits.items()
                     if any(m.entry.label == _PROFFER and ini and not self._anaphoric(sc, u) for u, m, ini, _ in hs)}
-        model = [t.role is Role.MODEL for t in conv.turns]
+        roles = list(map(_ROLE, conv.turns))
+        model = [r is Role.MODEL for r in roles] if Role.MODEL in roles else [False] * n
         bias, w_new, w_qnew, w_any, w_prev, w_prof, w_ana, w_gap, w_next, w_last = self._weights
         # Padded turn j (turn j - 2): whether it has a vector, its cosines with the next three;
         # turn i's last unit: its cosine with turn i - 1.
@@ -1001,11 +1065,11 @@ class FastTopicDetector(Detector):
         sqrt = math.sqrt
         inv = [1.0 / sqrt(x) if x > 0 else 0.0 for x in tt]
         pad = [0.0, 0.0]
-        one = [*pad, *(x > 0 for x in tt), *pad]
-        c1 = [*pad, *(d * inv[t] * inv[t + 1] for t, d in enumerate(t1)), *pad, 0.0]
-        c2 = [*pad, *(d * inv[t] * inv[t + 2] for t, d in enumerate(t2)), *pad]
-        c3 = [*pad, *(d * inv[t] * inv[t + 3] for t, d in enumerate(t3)), *pad]
-        cl = [0.0, *(d * inv[t] / sqrt(x) if x > 0 else 0.0 for t, (d, x) in enumerate(zip(lp, ll[1:])))]
+        one = pad + [x > 0 for x in tt] + pad
+        c1 = pad + [d * a * b for d, a, b in zip(t1, inv, islice(inv, 1, None))] + pad + pad
+        c2 = pad + [d * a * b for d, a, b in zip(t2, inv, islice(inv, 2, None))] + pad
+        c3 = pad + [d * a * b for d, a, b in zip(t3, inv, islice(inv, 3, None))] + pad
+        cl = [0.0] + [d * a / sqrt(x) if x > 0 else 0.0 for d, a, x in zip(lp, inv, islice(ll, 1, None))]
         return [one, c1, c2, c3, cl]
 
     def _buffer(self, n_rows: int) -> Any:
@@ -1040,13 +1104,13 @@ class FastTopicDetector(Detector):
         for u, m, ini, _ in hs:
             if m.entry.label == _PROFFER and ini and not self._anaphoric(sc, u):
                 return u
-        seen = self._seen(sc, i)
-        qs = self._units(sc, i)[2]
-        fresh = [len(set(self._unit_content(sc, u)).difference(seen)) for u in range(a, b)]
+        ctx = self._content(sc, max(0, i - self.context_turns), i)
+        fresh: dict[int, int] = {}  # unit -> how many of its content words are new
         for u in range(b - 1, a - 1, -1):
-            if qs[u - a] and fresh[u - a] and not self._anaphoric(sc, u):
+            new = fresh[u] = len(set(self._unit_content(sc, u)).difference(*ctx))
+            if new and self._asks(sc, u) and not self._anaphoric(sc, u):
                 return u
-        return a + max(range(b - a), key=lambda k: (fresh[k], k))
+        return max(range(a, b), key=lambda u: (fresh[u], u))
 
     # -------------------------------------------------------------------------- unit path
 
@@ -1072,7 +1136,7 @@ class FastTopicDetector(Detector):
         if not cued:
             return []
         W = _UNIT_WEIGHTS
-        turn_speakers = list(map(_SPEAKER, conv.turns))
+        turn_speakers = sc.speakers
         uturn, texts, span = sc.uturn, sc.texts, self._span
         n_units = len(uturn)
         quiet_memo: dict[int, bool] = {}
@@ -1166,7 +1230,7 @@ class FastTopicDetector(Detector):
         for m in prior:
             if m.label in _NOT_A_SHIFT:
                 busy.setdefault(m.turn, []).append((m.start, m.end))
-        speakers = [t.speaker for t in conv.turns]
+        speakers = sc.speakers
         tfirst, uturn = sc.tfirst, sc.uturn
         moves: list[Move] = []
         for u in todo:
@@ -1270,6 +1334,8 @@ class FastTopicDetector(Detector):
             return None
         idl, off = sc.idl, sc.off
         turns = [i, *cands]
+        if self._table.pending:
+            self._table.fill(chain.from_iterable(sc.lower[j] for j in turns))
         rows = self._table.rows[list(map(abs, chain.from_iterable(idl[off[j]:off[j + 1]] for j in turns)))]
         starts = list(accumulate((off[j + 1] - off[j] for j in turns[:-1]), initial=0))
         sums = np.add.reduceat(rows, starts, axis=0)  # (turns with content have rows)
