@@ -48,7 +48,15 @@ from operator import add, attrgetter
 from typing import Any
 
 from convmaint.detect.base import Detector, Mode, register_detector, units
-from convmaint.detect.topic import _load_wordllama
+from convmaint.detect.topic import (  # the parse detector's word lists
+    _ANAPHOR,
+    _NOT_A_SHIFT,
+    _QSTART,
+    _SECOND,
+    _STOP,
+    _SUBJ,
+    _load_wordllama,
+)
 from convmaint.errors import ConfigError
 from convmaint.lexicon import Entry, LexiconSet, Match
 from convmaint.model import Conversation, FrozenDict, Move, Role
@@ -56,28 +64,9 @@ from convmaint.nlp.base import ParsedTurn
 
 __all__ = ["FastTopicDetector"]
 
-# Copied from the parse detector (convmaint/detect/topic.py), so that this module keeps its
-# behaviour while that one changes: its word classes, its fast-mode content-word test, its unit
-# model's weights, its cosine of word counts and its split of a text into the words the tokenizer
-# encodes on their own.
-# Moves of earlier detectors that make their unit repair or clarification work, not a new topic.
-_NOT_A_SHIFT = frozenset({"clarification.request", "repair.other", "repair.completion", "repair.third_position"})
-_WH = frozenset({"what", "who", "whom", "whose", "where", "when", "why", "how", "which", "whats", "what's"})
-_AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "am", "have", "has", "had", "can", "could", "will",
-                  "would", "should", "shall", "may", "might", "any", "ever"})
-_SECOND = frozenset({"you", "your", "yours", "yourself", "u", "ur", "ya"})
-_SUBJ = frozenset({"you", "your", "u", "ya", "we", "i", "they", "he", "she", "it", "there", "this", "that", "yours"})
-# Pronouns that point back into the prior talk: a question built on one is a follow-up, not a proffer.
-_ANAPHOR = frozenset({"it", "that", "this", "they", "them", "those", "these", "there", "he", "she", "him", "her",
-                      "its", "their", "one"})
-# Function and light words never counted as topical content.
-_STOP = frozenset("""a an the and or but if so of to in on at for with by from as is are was were be been being am
-i you he she it we they me him her us them my your his its our their this that these those there here what which who
-whom whose when where why how do does did done have has had having not no yes yeah uh um oh well just like really very
-can could would should will shall may might must than then too also about up down out over into all any some one ok
-okay know think mean get got go going s t m re ve ll d don didn doesn isn wasn aren lol wow cool nice great good love
-hi hello hey sound sounds thing things lot much many most more time yep yup huh hmm mm gonna wanna kind sort stuff
-guess say said see let make want need try way sure right fine""".split())  # noqa: SIM905
+# Copied from the parse detector (convmaint/detect/topic.py): its fast-mode content-word test, its
+# unit model's weights, its cosine of word counts and its split of a text into the words the
+# tokenizer encodes on their own. Its word classes are imported above.
 _CONTENT_RE = re.compile(r"^[a-z][a-z'-]+$")
 #: The unit model's weights (logistic regression, fitted by the parse detector on the first 32 ICSI MRDA meetings).
 _UNIT_WEIGHTS: dict[str, float] = {
@@ -133,7 +122,6 @@ _CUE_LABELS = frozenset({SHIFT, RESUME, CLOSE, HANDOFF, _PROFFER})
 # parse detector's _SKIPPABLE; and of those that make a unit a bare acknowledgement (its _COVERING).
 _SKIP_LABELS = frozenset({_PARTICLE, _OPENER, SHIFT, RESUME, CLOSE, _ACK, "filler"})
 _ACK_LABELS = frozenset({_ACK, _PARTICLE, "filler"})
-_QSTART = _AUX | _WH
 # Joins a conversation's turns for the one cue search: neither a word character nor white space,
 # so no phrase matches across it and every phrase edge test holds at it.
 _SEP = "\x00"
