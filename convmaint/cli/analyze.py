@@ -57,7 +57,8 @@ def register(app: typer.Typer) -> None:
                               figures=not no_figures, n_boot=n_boot, n_perm=n_perm, seed=seed, progress=prog)
             c = res.manifest["counts"]
             b = res.manifest["provenance"]["backend"]
-            stderr(f"backend {b.get('backend')} model {b.get('model')} {b.get('model_version', '')}; mode {mode.value}")
+            ran = f"model {b.get('model')} {b.get('model_version', '')}".rstrip() if b.get("model") else "no model"
+            stderr(f"backend {b.get('backend')}, {ran}; mode {mode.value}")
             stderr(f"{c['conversations']} conversations, {c['turns']} turns, {c['moves']} moves; "
                    f"{c['read_errors']} read error(s) (errors.json)")
             typer.echo(str(res.out / "report.html"))
