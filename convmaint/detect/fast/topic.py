@@ -1,28 +1,38 @@
 """Fast-mode (scan) detector for the topic family: shifts, hand-offs, resumptions and closings.
 
 Built like the parse-based :class:`~convmaint.detect.topic.TopicDetector` (its docstring gives the
-rationale and the literature), at a fraction of the cost:
+rationale and the literature), at a fraction of the cost. The work per conversation is a few
+passes over its tokens in C (list, set and dict built-ins, itertools, a handful of numpy calls);
+Python work per turn is O(1), and per unit only where a cue, an opener or a shift needs it:
 
-* **Cues.** One regex search over a conversation's lower-cased text finds the boundary, resumption
-  and closing markers of the ``topic_markers`` lexicon, the hand-off and topic-proffer phrases of
-  ``handoff`` and its bare "…, you?"; only a hit costs Python work (its unit, and its position
-  there, tested on the text around it: unit-initial means only punctuation, particles, fillers,
+* **Units.** A turn's units are its source segments, else its sentences; sentence units are not
+  built up front: the scan needs only their number and first tokens (``sent_starts``), and a
+  unit's span, tokens and question flag are worked out on demand (``_span``, ``_toks``,
+  ``_asks``), or for a whole turn (``_units``) where a rule looks at all its units.
+* **Cues.** The boundary, resumption and closing markers of the ``topic_markers`` lexicon, the
+  hand-off and topic-proffer phrases of ``handoff`` and its bare "…, you?" are found by one
+  pattern (the phrases' trie), tried only where a cue can start: at a token pair that starts a
+  longer cue, or a token that is a one-token cue (``_cue_keys``; set look-ups over the
+  conversation's tokens). Only a hit costs Python work (its unit, and its position there, tested
+  on the text around it: unit-initial means only punctuation, particles, fillers,
   acknowledgements or other markers before it, as in the parse detector).
 * **Lexical cohesion.** Every token is looked up in a per-process table of word vectors: the
   WordLlama static token embeddings of the parse detector (loaded by its ``_load_wordllama``),
   summed over the word's tokens and cut to their first ``dims`` dimensions (the model is trained
   so that its leading dimensions form an embedding of their own). The table starts with the
-  tokenizer's one-token words and encodes other words once, a conversation's at a time. A
-  conversation's turns (and their last units) are summed by one gather and one ``reduceat``, and
-  the dot products the turn path needs come from one more matrix product.
+  tokenizer's one-token words and encodes other words once (by the tokenizer's BPE model, word by
+  word); its row number carries the content-word flag as its sign. A conversation's turns (as
+  two runs of rows: before the last unit, the last unit) are summed by one gather and one
+  ``reduceat``, and the cosines the turn path needs come from one Gram matrix. Talk with more
+  than two speakers needs no vectors but for a resumption's target: its new words' vectors are
+  computed when first needed.
 * **Turn path** (two-party talk, not a language model's turns, only turns with a content word the
   context lacks): a logistic score over nine features, compared with ``shift_threshold``; the
   features and how their weights were fitted are given at ``_TURN_WEIGHTS``.
 * **Unit path** (any number of speakers): a unit with a boundary marker or a unit-initial opener
   ("okay so", "alright") is scored with the parse detector's own unit model and weights
-  (``_UNIT_WEIGHTS`` of ``convmaint/detect/topic.py``, same features: marker strength, the drop in
-  content-word cohesion across the unit, a lull of acknowledgements before it, a new speaker who
-  keeps the floor after it).
+  (``_UNIT_WEIGHTS``, same features: marker strength, the drop in content-word cohesion across the
+  unit, a lull of acknowledgements before it, a new speaker who keeps the floor after it).
 
 Hand-offs, resumptions and closings follow the parse detector's rules on the same lexicon hits.
 What it drops from the parse detector: 15 of the turn model's 24 features (the similarities to the
@@ -31,7 +41,9 @@ position, the last-unit and previous-unit question flags, reciprocal questions, 
 (a marked unit is left to the unit path), a pronoun opening the turn, "ok. do you…?"); particles
 inside a unit's first words (only leading ones are skipped); the least-like-the-previous-turn
 choice of the unit a shift is put on (here: the unit with most new content words); resumption
-targets further back than ``resume_window`` turns; and lemmas (none exist in fast mode).
+targets further back than ``resume_window`` turns; and lemmas (none exist in fast mode). Cues
+are matched where the regex tokenizer starts a token (a cue glued to other characters inside a
+token, as in a URL, is not one).
 """
 
 from __future__ import annotations
@@ -65,8 +77,7 @@ from convmaint.nlp.base import ParsedTurn
 __all__ = ["FastTopicDetector"]
 
 # Copied from the parse detector (convmaint/detect/topic.py): its fast-mode content-word test, its
-# unit model's weights, its cosine of word counts and its split of a text into the words the
-# tokenizer encodes on their own. Its word classes are imported above.
+# unit model's weights and its cosine of word counts. Its word classes are imported above.
 _CONTENT_RE = re.compile(r"^[a-z][a-z'-]+$")
 #: The unit model's weights (logistic regression, fitted by the parse detector on the first 32 ICSI MRDA meetings).
 _UNIT_WEIGHTS: dict[str, float] = {
@@ -90,23 +101,6 @@ def _cos(a: Counter, b: Counter) -> float:
         return 0.0
     num = sum(v * b[k] for k, v in a.items() if k in b)
     return num / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
-
-
-def _word_keys(text: str) -> list[str] | None:
-    """The words of ``text`` as the tokenizer encodes them on their own (each after the extra
-    spaces before it); None when the text must be encoded whole."""
-    if text[-1:] == " " or "\u2581" in text or ("<" in text and _SPECIAL_RE.search(text)):
-        return None
-    if "  " not in text and text[:1] != " ":
-        return text.split(" ")
-    keys, pad = [], ""
-    for w in text.split(" "):
-        if w:
-            keys.append(pad + w)
-            pad = ""
-        else:
-            pad += " "
-    return keys
 
 
 SHIFT = "topic.shift"
@@ -331,8 +325,8 @@ class _WordVectors:
         block[some] = np.add.reduceat(table[ids], list(accumulate((sizes[k] for k in some[:-1]), initial=0)), axis=0)
 
     def _encode(self, words: list[str]) -> list[list[int]]:
-        """The tokenizer's ids for each word. Plain words (one word, as ``_word_keys`` splits a
-        text: no space, no word-start mark, no special token) by the BPE model (``_word_encoder``),
+        """The tokenizer's ids for each word. Plain words (no space, no word-start mark, no special
+        token: encoded alone as within a text) by the BPE model (``_word_encoder``),
         or else as one text told apart by their first tokens, the only ones starting with the
         word-start mark (as ``_WordLlama._encode`` of the parse detector does); the rest, and any
         surprise, by ``_WordLlama.token_ids``."""
@@ -391,14 +385,17 @@ def _word_vectors(dims: int) -> _WordVectors:
     return table
 
 
+#: A turn's units: their character spans, token ranges and question flags.
+_Units = tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...], tuple[bool, ...]]
+
+
 class _Scan:
     """What one pass over a conversation's turns found: lists by turn, by token of the whole
     conversation (turn i's tokens are ``off[i]`` up to ``off[i + 1]``), or by unit in conversation
     order (the units of turn i are ``tfirst[i]`` up to ``tfirst[i + 1]``). A turn's units (their
-    spans, token ranges and question flags) are worked out when first needed (``units``)."""
+    spans, token ranges and question flags) are worked out when first needed (``_units``)."""
 
     __slots__ = (
-        "cflags",
         "content",
         "cwords",
         "dyad",
@@ -431,10 +428,9 @@ class _Scan:
         self.lower: list[Sequence[str]] = []  # per turn: its lower-case tokens
         self.off: list[int] = []  # per turn and one more: where its tokens start among all
         self.flat: list[str] = []  # per token: its lower-case form
-        self.idl: list[int] = []  # per token: its word-vector row
+        self.idl: list[int] = []  # per token: its word-vector row, negated for a content word
         self.ids: Any = None  # the same as a numpy array, with one more (row 0, the zero vector); see _ids
         self.cwords: tuple[list[int], list[int]] | None = None  # see _cwords
-        self.cflags: list[bool] = []  # per token: a content word (its row is negative); see _ids
         self.vectors = True  # whether the new words' vectors are computed in the scan
         self.speakers: list[str] = []  # per turn
         self.dyad = True  # whether at most two speakers talk
@@ -442,7 +438,7 @@ class _Scan:
         self.tfirst: list[int] = []
         self.uturn: list[int] = []  # per unit: its turn
         # per turn: its units' spans, token ranges and question flags, once needed; see _units
-        self.tunits: list[tuple[list[tuple[int, int]], list[tuple[int, int]], list[bool]] | None] = []
+        self.tunits: list[_Units | None] = []
         self.turn_asks: list[bool] = []  # per turn: whether some unit is a question
         self.last_asks: list[bool] = []  # per turn: whether its last unit is one
         self.last_cut: list[int] = []  # per turn: the token its last unit starts at
@@ -656,7 +652,7 @@ class FastTopicDetector(Detector):
         self._find_cues(sc, texts)
         return sc
 
-    def _units(self, sc: _Scan, i: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[bool]]:
+    def _units(self, sc: _Scan, i: int) -> _Units:
         """Turn ``i``'s units: their character spans, token ranges and question flags.
 
         Sentence units come from ``sent_starts`` and the token offsets: the spans ``units`` gives
@@ -671,9 +667,8 @@ class FastTopicDetector(Detector):
         starts, words = p.starts, p.words
         n_tok = len(lw)
         if sc.last_cut[i] == 0:  # one unit
-            got = sc.tunits[i] = ([(starts[0], starts[-1] + len(words[-1]))], [(0, n_tok)], [sc.turn_asks[i]])
+            got = sc.tunits[i] = (((starts[0], starts[-1] + len(words[-1])),), ((0, n_tok),), (sc.turn_asks[i],))
             return got
-        first = sc.tfirst[i]
         spans: list[tuple[int, int]] = []
         toks: list[tuple[int, int]] = []
         qs: list[bool] = []
@@ -686,14 +681,12 @@ class FastTopicDetector(Detector):
             toks.append((t0, t1))
             qs.append((asks and text.find("?", s, e) >= 0) or (lw[t0] in qstart and word_order(lw, t0, t1)))
             t0 = t1
-        for u in sc.qforce:
-            if 0 <= u - first < len(qs):
-                qs[u - first] = True
-        got = sc.tunits[i] = (spans, toks, qs)
+        # (Tuples: the collector stops tracking tuples of numbers, lists it tracks for good.)
+        got = sc.tunits[i] = (tuple(spans), tuple(toks), tuple(qs))
         return got
 
     def _segment_units(self, sc: _Scan, i: int, turn: Any, p: ParsedTurn,
-                       u0: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[bool]]:
+                       u0: int) -> _Units:
         """The units of turn ``i`` (its first unit ``u0``) from ``units``: source segments, and the
         odd turn without tokens or sentence starts; with the scan's facts about the turn."""
         us = units(turn, p)
@@ -725,7 +718,7 @@ class FastTopicDetector(Detector):
         sc.turn_asks.append(True in qs)
         sc.last_asks.append(bool(qs) and qs[-1])
         sc.last_cut.append(toks[-1][0] if toks else len(lw))
-        sc.tunits[i] = got = (spans, toks, qs)
+        sc.tunits[i] = got = (tuple(spans), tuple(toks), tuple(qs))
         return got
 
 
@@ -752,51 +745,52 @@ class FastTopicDetector(Detector):
         return out
 
     def _find_cues(self, sc: _Scan, texts: list[str]) -> None:
-        """The lexicon cues of all turns, by one regex search over the conversation's lower-case text."""
+        """The lexicon cues of all turns: the cue pattern, tried where a cue can start (see below), or
+        searched over the conversation's lower-case text."""
         joined = _SEP.join(texts)
-        low = _SEP + joined.lower()
         found: list[tuple[int, Any]] = []
-        if len(low) != len(joined) + 1:  # case folding moved offsets: search the turns one by one
-            for i, t in enumerate(texts):
-                search = self._cue_rx_any.search
-                m = search(_SEP + t)
-                while m is not None:
-                    found.append((i, m))
-                    m = search(m.string, m.end() - 1)  # (the match may end with the next one's separator)
-            offsets = [0] * len(texts)
-        elif self._cue_keys is None:  # (the cues cannot be told by their first tokens: search the text)
-            search = self._cue_rx.search
-            m = search(low)
-            if m is None:
-                return
-            offsets = list(map(add, accumulate(map(len, texts), initial=0), count()))
-            while m is not None:
-                found.append((bisect_right(offsets, m.start("cue") - 1) - 1, m))
-                m = search(low, m.end() - 1)
-        else:
+        offsets = list(map(add, accumulate(map(len, texts), initial=0), count()))
+        if self._cue_keys is not None:
             # Where a cue can start: at a token that is a one-token cue's first, or a pair of tokens
             # that is a longer cue's first two (C-level set lookups over the conversation's tokens;
-            # a few per cent of the tokens). The pattern is tried there only, in text order, as a
-            # search over the text would find the cues (none inside the one before).
+            # a few per cent of the tokens). The pattern is tried there only (ignoring case: no
+            # lower-case copy of the text), in text order, as a search over the text would find the
+            # cues (none inside the one before).
             flat = sc.flat
             one, two = self._cue_keys
             pos = _positions(len(flat))
             at = list(compress(pos, map(two.__contains__, zip(flat, islice(flat, 1, None)))))
-            if not one.isdisjoint(flat):  # (one-token cues are rare words: mostly no need to look)
+            if not one.isdisjoint(flat):  # (one-token cues are rare words)
                 at = sorted(at + list(compress(pos, map(one.__contains__, flat))))
             if not at:
                 return
-            offsets = list(map(add, accumulate(map(len, texts), initial=0), count()))
-            match, off, parsed = self._cue_rx.match, sc.off, sc.parsed
+            text = _SEP + joined
+            match, off, parsed = self._cue_rx_any.match, sc.off, sc.parsed
             done = 0
             for k in at:
                 i = bisect_right(off, k) - 1
-                x = offsets[i] + parsed[i].starts[k - off[i]]  # (the cue's character before it, in low)
+                x = offsets[i] + parsed[i].starts[k - off[i]]  # (the cue's character before it, in text)
                 if x >= done:
-                    m = match(low, x)
+                    m = match(text, x)
                     if m is not None:
                         found.append((i, m))
                         done = m.end() - 1
+        else:  # (the cues cannot be told by their first tokens: search the text)
+            low = _SEP + joined.lower()
+            if len(low) != len(joined) + 1:  # case folding moved offsets: search the turns one by one
+                offsets = [0] * len(texts)
+                for i, t in enumerate(texts):
+                    search = self._cue_rx_any.search
+                    m = search(_SEP + t)
+                    while m is not None:
+                        found.append((i, m))
+                        m = search(m.string, m.end() - 1)  # (the match may end with the next one's separator)
+            else:
+                search = self._cue_rx.search
+                m = search(low)
+                while m is not None:
+                    found.append((bisect_right(offsets, m.start("cue") - 1) - 1, m))
+                    m = search(low, m.end() - 1)
         skip = self._skip_rx.fullmatch
         tfirst = sc.tfirst
         for i, m in found:
@@ -831,8 +825,6 @@ class FastTopicDetector(Detector):
                 if entry.label == _PROFFER and initial:  # a topic-proffering frame makes a question
                     sc.qforce.add(u)
                     sc.turn_asks[i] = True
-                    if got is not None:
-                        got[2][k] = True
                     if u == tfirst[i + 1] - 1:
                         sc.last_asks[i] = True
         for i, hs in list(sc.hits.items()):
@@ -860,24 +852,27 @@ class FastTopicDetector(Detector):
         k = u - sc.tfirst[i] + 1
         return ss[k - 1], (ss[k] if k < len(ss) else len(sc.lower[i]))
 
-    def _span(self, sc: _Scan, u: int) -> tuple[int, int]:
+    @staticmethod
+    def _span(sc: _Scan, u: int) -> tuple[int, int]:
         """Unit ``u``'s characters in its turn."""
         i = sc.uturn[u]
         got = sc.tunits[i]
+        k = u - sc.tfirst[i]
         if got is not None:
-            return got[0][u - sc.tfirst[i]]
-        t0, t1 = self._toks(sc, u)
+            return got[0][k]
         p = sc.parsed[i]
-        return p.starts[t0], p.starts[t1 - 1] + len(p.words[t1 - 1])
+        ss = p.sent_starts
+        t1 = ss[k + 1] - 1 if k + 1 < len(ss) else len(p.words) - 1  # (the last token)
+        return p.starts[ss[k]], p.starts[t1] + len(p.words[t1])
 
     def _asks(self, sc: _Scan, u: int) -> bool:
         """Whether unit ``u`` is a question."""
+        if u in sc.qforce:
+            return True
         i = sc.uturn[u]
         got = sc.tunits[i]
         if got is not None:
             return got[2][u - sc.tfirst[i]]
-        if u in sc.qforce:
-            return True
         t0, t1 = self._toks(sc, u)
         s, e = self._span(sc, u)
         lw = sc.lower[i]
@@ -895,7 +890,6 @@ class FastTopicDetector(Detector):
         if sc.ids is None:
             idl = sc.idl
             ids = np.fromiter(chain(idl, (0,)), dtype=np.intp, count=len(idl) + 1)
-            sc.cflags = (ids[:-1] < 0).tolist()
             sc.ids = np.abs(ids, out=ids)
         return sc.ids
 
@@ -903,9 +897,9 @@ class FastTopicDetector(Detector):
         """The content words (rows) of all tokens in order, and per token how many come before it
         (one more entry: all of them); computed on first use."""
         if sc.cwords is None:
-            self._ids(sc)
-            cf = sc.cflags
-            sc.cwords = (list(compress(sc.idl, cf)), list(accumulate(cf, initial=0)))
+            idl = sc.idl
+            cf = [r < 0 for r in idl]  # (a content word's row is negative)
+            sc.cwords = (list(compress(idl, cf)), list(accumulate(cf, initial=0)))
         return sc.cwords
 
     def _unit_content(self, sc: _Scan, u: int) -> list[int]:
@@ -932,20 +926,10 @@ class FastTopicDetector(Detector):
                         content[i] = set(cids[cpos[off[i]]:cpos[off[i + 1]]])
         return content[first:stop] if first or stop != sc.n else content  # type: ignore[return-value]
 
-    def _seen(self, sc: _Scan, i: int) -> set[int]:
-        """The content words of the ``context_turns`` turns before turn ``i``."""
-        return set().union(*self._content(sc, max(0, i - self.context_turns), i))
-
     def _n_words(self, sc: _Scan, u: int) -> int:
         """The words of unit ``u``, as white space separates them."""
         s, e = self._span(sc, u)
         return len(sc.texts[sc.uturn[u]][s:e].split())
-
-    def _is_ack(self, sc: _Scan, u: int) -> bool:
-        """Whether unit ``u`` is only acknowledgements, particles and fillers."""
-        s, e = self._span(sc, u)
-        text = sc.texts[sc.uturn[u]]
-        return self._ack_rx.fullmatch(text, s, e) is not None and _WORD_CHAR.search(text, s, e) is not None
 
     # -------------------------------------------------------------------------- turn path
 
@@ -1032,6 +1016,7 @@ class FastTopicDetector(Detector):
         # Where each run of word rows starts (before the last unit, the last unit, by turn), and
         # the runs that are empty (a one-unit turn has nothing before its last unit).
         at = list(chain.from_iterable(zip(off, map(add, off, cuts))))
+        at.append(len(sc.idl))  # and a last run: the zero row that ends ``ids``
         empty = [2 * i for i, c in enumerate(cuts) if not c]
         empty += [2 * i + 1 for i in range(n) if off[i] + cuts[i] == off[i + 1]]
         # (The rows go to a kept buffer: a fresh array this size would be fresh pages of memory.)
@@ -1040,14 +1025,13 @@ class FastTopicDetector(Detector):
         R = np.add.reduceat(rows.view(np.complex64), at, axis=0).view(np.float32)
         if empty:
             R[empty] = 0.0  # (an empty run's "sum" is the row it starts at)
-        L = R[1::2]
-        M = np.concatenate((R[0::2] + L, L))  # the turns, then their last units
-        if n <= _GRAM_TURNS:
-            flat, parts = _gram_index(n)
-            got = (M @ M.T).ravel()[flat].tolist()
+        if n <= _GRAM_TURNS:  # a turn is its two runs: its products are sums of four of the runs'
+            idx, parts = _gram_index(n)
+            got = (R @ R.T).ravel()[idx].sum(axis=0).tolist()
             tt, t1, t2, t3, ll, lp = (got[a:b] for a, b in parts)
         else:  # row-wise: a Gram matrix grows with the square of the turns
-            T, L = M[:n], M[n:]
+            L = R[1:-1:2]
+            T = R[0:-1:2] + L
             tt, t1, t2, t3, ll, lp = (np.einsum("ij,ij->i", a, b).tolist() for a, b in (
                 (T, T), (T[:-1], T[1:]), (T[:-2], T[2:]), (T[:-3], T[3:]), (L, L), (L[1:], T[:-1])))
         sqrt = math.sqrt
@@ -1133,7 +1117,7 @@ class FastTopicDetector(Detector):
         def speaker(j: int) -> str:
             return turn_speakers[uturn[j]]
 
-        def ack(j: int) -> bool:  # only acknowledgements, particles and fillers (see _is_ack)
+        def ack(j: int) -> bool:  # only acknowledgements, particles and fillers
             s, e = span(sc, j)
             text = texts[uturn[j]]
             return ack_rx(text, s, e) is not None and word_char(text, s, e) is not None
@@ -1223,7 +1207,6 @@ class FastTopicDetector(Detector):
         moves: list[Move] = []
         for u in todo:
             i = uturn[u]
-            partner = self._partner(speakers, i)
             text = texts[i]
             s, e = self._span(sc, u)
             mine = cues.get(u, [])
@@ -1239,7 +1222,10 @@ class FastTopicDetector(Detector):
             if (prob is not None and not resumes and not closes
                     and not any(bs < e and s < be for bs, be in busy.get(i, ()))):
                 moves.append(self._shift_move(sc, i, u, mine, prob, text))
-            hand = self._handoff(sc, i, u, mine, partner) if mine or u in mirror else None
+            hand = None
+            if mine or u in mirror:
+                partner = self._partner(speakers, i)
+                hand = self._handoff(sc, i, u, mine, partner)
             if hand is not None:
                 (hs_, he_, cue), reciprocal, kind = hand
                 attrs = (_frozen(reciprocal=reciprocal, kind=kind) if partner is None
@@ -1301,8 +1287,8 @@ class FastTopicDetector(Detector):
             return None
         plw = sc.lower[partner]
         _, ptoks, pqs = self._units(sc, partner)
-        for (t0, t1), q in zip(ptoks, pqs):
-            if q:
+        for v, (t0, t1), q in zip(count(sc.tfirst[partner]), ptoks, pqs):
+            if q or v in sc.qforce:
                 theirs = self._lead(plw, t0, t1)
                 if theirs and theirs[0] == lead[0] and not _SECOND.isdisjoint(theirs):
                     s, e = self._span(sc, u)
@@ -1337,20 +1323,28 @@ _GRAM_INDEX: dict[int, Any] = {}
 
 
 def _gram_index(n: int) -> tuple[Any, tuple[tuple[int, int], ...]]:
-    """For ``n`` turns, the flat indexes into the Gram matrix of ``_cohesion`` (rows: the turns,
-    then their last units) of the turns' squared norms, the products of turn t with t + 1, t + 2
-    and t + 3, the last units' squared norms, and the product of the last unit of turn t + 1 with
-    turn t. One array, and where each of the six parts starts and ends in it."""
+    """For ``n`` turns, indexes into the flat Gram matrix of ``_cohesion``'s runs (turn t's run
+    before its last unit is row 2t, its last unit 2t + 1, and row 2n is zero), four per product,
+    whose sums are: the turns' squared norms; the products of turn t with t + 1, t + 2 and t + 3;
+    the last units' squared norms; and the product of the last unit of turn t + 1 with turn t.
+    One (4, k) array, and where each of the six parts starts and ends in its columns."""
     import numpy as np
 
     got = _GRAM_INDEX.get(n)
     if got is None:
-        w = 2 * n
+        w = 2 * n + 1
+        zero = 2 * n * w + 2 * n
         t = np.arange(n)
-        parts = [t * w + t, t[:-1] * w + t[:-1] + 1, t[:-2] * w + t[:-2] + 2, t[:-3] * w + t[:-3] + 3,
-                 (n + t) * w + n + t, (n + 1 + t[:-1]) * w + t[:-1]]
-        ends = [0, *accumulate(map(len, parts))]
-        got = (np.concatenate(parts), tuple(pairwise(ends)))
+
+        def turns(a: Any, b: Any) -> Any:  # T_a . T_b = (A_a + L_a) . (A_b + L_b)
+            return np.stack([(2 * a) * w + 2 * b, (2 * a) * w + 2 * b + 1, (2 * a + 1) * w + 2 * b, (2 * a + 1) * w + 2 * b + 1])
+
+        z = np.full(n, zero)
+        parts = [turns(t, t), turns(t[:-1], t[:-1] + 1), turns(t[:-2], t[:-2] + 2), turns(t[:-3], t[:-3] + 3),
+                 np.stack([(2 * t + 1) * w + 2 * t + 1, z, z, z]),
+                 np.stack([(2 * t[:-1] + 3) * w + 2 * t[:-1], (2 * t[:-1] + 3) * w + 2 * t[:-1] + 1, z[:-1], z[:-1]])]
+        ends = [0, *accumulate(p.shape[1] for p in parts)]
+        got = (np.concatenate(parts, axis=1), tuple(pairwise(ends)))
         if len(_GRAM_INDEX) > 256:
             _GRAM_INDEX.clear()
         _GRAM_INDEX[n] = got

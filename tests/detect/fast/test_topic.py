@@ -297,3 +297,39 @@ def test_word_vectors_are_the_tokenizers(detector):
         ids = model.tokenizer.encode(w, add_special_tokens=False).ids
         want = model.table[ids].sum(axis=0)[:table.dims] if ids else np.zeros(table.dims)
         np.testing.assert_allclose(table.rows[abs(table.index[w])], want, rtol=1e-5, atol=1e-6, err_msg=w)
+
+
+# ----------------------------------------------------------------------------- the scan's shortcuts
+
+
+def test_every_cue_is_found_where_a_text_search_finds_it(detector):
+    """The cue pattern is tried only where the first tokens of some cue stand: every cue of the
+    lexicons (and in typographic-apostrophe spelling) must still be found, as the pattern
+    searched over the whole text finds it."""
+    phrases = sorted(detector._cue_entries)
+    texts = [f"Well. {p.capitalize()} then." for p in phrases]
+    texts += [f"ok, {p.replace(chr(39), chr(0x2019))}!" for p in phrases if "'" in p]
+    sc = detector._scan(make_conv(texts), _parse(texts))
+    got = {(sc.uturn[u], m.start, m.end) for hs in sc.hits.values() for u, m, _, _ in hs}
+    rx = detector._cue_rx
+    for i, text in enumerate(texts):
+        low = "\x00" + text.lower()
+        m = rx.search(low)
+        while m is not None:
+            assert (i, m.start("cue") - 1, m.end() - 1) in got, (text, m.group("cue"))
+            m = rx.search(low, m.end() - 1)
+
+
+def test_many_party_talk_leaves_vectors_for_later(detector):
+    """Talk with more than two speakers enters new words without their vectors (it needs none but
+    for a resumption's target); two-party talk with those words computes them, as the tokenizer
+    would."""
+    table = detector._table
+    texts = ["the blorptastic snarfwidget is broken", "which snarfwidget", "the blorptastic one"]
+    _run(detector, texts, speakers=["A", "B", "C"])
+    assert "blorptastic" in table.pending and "snarfwidget" in table.pending
+    _run(detector, ["my blorptastic plan", "tell me more"])
+    assert "blorptastic" not in table.pending and "snarfwidget" in table.pending
+    ids = table.model.tokenizer.encode("blorptastic", add_special_tokens=False).ids
+    np.testing.assert_allclose(table.rows[abs(table.index["blorptastic"])], table.model.table[ids].sum(axis=0)[:table.dims],
+                               rtol=1e-5, atol=1e-6)
