@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convmaint._gc import streaming_gc
 from convmaint.errors import ConfigError
 from convmaint.model import Conversation, Move
 
@@ -412,8 +413,10 @@ def analyze(
     graph_files: dict[str, Any] = {}
     examples: dict[str, _ConvResult] = {}
     n = 0
-    # The stack closes every corpus's graph file, however the loop ends.
+    # The stack closes every corpus's graph file, however the loop ends; the collector runs less
+    # often while the stream runs (see convmaint._gc).
     with ExitStack() as open_files:
+        open_files.enter_context(streaming_gc())
         try:
             for res in stream:
                 turns_w.add(res.turn_rows)

@@ -76,8 +76,21 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+#: Types :func:`freeze` returns unchanged without further checks (readers build every turn's
+#: metadata from these, so the common case skips the isinstance chain).
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """Deep-freeze JSON-like data: dicts become FrozenDict, lists become tuples."""
+    cls = type(value)
+    if cls in _ATOMS or cls is FrozenDict:
+        return value
+    if cls is dict:
+        atoms = _ATOMS
+        return FrozenDict({k if type(k) is str else str(k): v if type(v) in atoms else freeze(v) for k, v in value.items()})
+    if cls is list or cls is tuple:
+        return tuple([v if type(v) in _ATOMS else freeze(v) for v in value])
     if isinstance(value, FrozenDict):
         return value
     if isinstance(value, Mapping):
@@ -99,7 +112,9 @@ def thaw(value: Any) -> Any:
 
 
 def _freeze_field(obj: Any, name: str) -> None:
-    object.__setattr__(obj, name, freeze(getattr(obj, name) or {}))
+    value = getattr(obj, name)
+    if type(value) is not FrozenDict:  # already frozen (the default, or a copied record's)
+        object.__setattr__(obj, name, freeze(value or {}))
 
 
 @dataclass(frozen=True, slots=True)

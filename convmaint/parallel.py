@@ -43,8 +43,11 @@ def _make_annotator(settings: dict[str, Any]):
 
 
 def _init_worker(settings: dict[str, Any]) -> None:
+    from convmaint._gc import tune_for_streaming
+
     global _WORKER
     _WORKER = _make_annotator(settings)
+    tune_for_streaming()  # the worker process lives for one job
 
 
 def _provenance() -> dict[str, Any]:

@@ -419,3 +419,28 @@ def test_docs_and_docstring_list_every_attribute():
         assert f"``{attr}``" in module.__doc__, attr
     for etype in EDGE_TYPES:
         assert f"`{etype}`" in text and f"``{etype}``" in module.__doc__
+
+
+def test_node_link_json_is_json_dumps_of_node_link_data():
+    """The templates for move_graph's nodes and edges write what json.dumps writes for them; other
+    attributes (added by a user, a NaN score, a non-ASCII speaker) take json.dumps itself."""
+    from convmaint.graph import _export_copy, _json_default, node_link_json
+
+    c = Conversation("c\u00e9", tuple(Turn(i, f"t{i}", s, ROLE_OF[s], f"turn {i} \u201cq\u201d")
+                                       for i, s in enumerate("ABAB")), metadata={"corpus": "x"})
+    moves = [Move("clarification.request", 1, 0, 4, cue='say "what"', target=0, detector="t.v1", score=0.25),
+             Move("repair.completion", 2, 0, 4, target=1, detector="t.v1"),
+             Move("grounding.acknowledgement", 3, 0, 4, detector="t.v1")]
+    g = move_graph(c, moves)
+
+    def reference(h):
+        data = nx.node_link_data(_export_copy(h, scalar=False), edges="links")
+        return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+    assert node_link_json(g) == reference(g)
+    g.nodes[0]["extra"] = {"k": [1, 2]}
+    g.nodes[1]["speaker"] = "B\u00fc"
+    g.edges[1, 0, "initiates_repair"]["score"] = float("nan")
+    g.edges[0, 1, "next"]["note"] = None
+    assert node_link_json(g) == reference(g)
+    assert '"extra":{"k":[1,2]}' in node_link_json(g) and "NaN" in node_link_json(g)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from itertools import accumulate, chain
 from typing import Any
 
 from convmaint.nlp.base import ParsedTurn
@@ -50,8 +51,11 @@ _TOKEN_RES = {(url, apos): re.compile((_URL if url else "") + (_APOSTROPHE if ap
                                       re.VERBOSE | re.IGNORECASE)
               for url in (False, True) for apos in (False, True)}
 _TOKEN_RE = _TOKEN_RES[True, True]  # the whole pattern
-_group = re.Match.group
-_start = re.Match.start
+#: The same patterns with the white space before each token as a first group. Every character
+#: that is not white space belongs to a token (the last branch takes any symbol), so the text is
+#: exactly the concatenation of (white space, token) pairs plus trailing white space, and
+#: ``findall``'s pairs give the offsets without a match object per token.
+_SPACED_RES = {key: re.compile(r"(\s*)(" + rx.pattern + ")", rx.flags) for key, rx in _TOKEN_RES.items()}
 
 #: Tokens after which the next non-punctuation token starts a sentence (spaCy's sentencizer rule).
 _SENT_END = frozenset({".", "!", "?", "。", "！", "？"})
@@ -60,9 +64,9 @@ _WORD_RE = re.compile(r"\w")
 
 def tokenize(text: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """The tokens of ``text`` and their character offsets."""
-    rx = _TOKEN_RES["@" in text or "://" in text or "www." in text, "'" in text or "’" in text]
-    found = list(rx.finditer(text))
-    return tuple(map(_group, found)), tuple(map(_start, found))
+    rx = _SPACED_RES["@" in text or "://" in text or "www." in text, "'" in text or "’" in text]
+    pieces = list(chain.from_iterable(rx.findall(text)))  # space, token, space, token, ...
+    return tuple(pieces[1::2]), tuple(accumulate(map(len, pieces)))[0::2]
 
 
 def _sent_starts(words: tuple[str, ...]) -> tuple[int, ...]:

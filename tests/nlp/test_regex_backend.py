@@ -21,6 +21,7 @@ from convmaint.nlp.regex_backend import RegexBackend, parse_text, tokenize
     ("The U.S. e.g. -- okay :) \"quoted\"", ["The", "U.S.", "e.g.", "--", "okay", ":)", '"', "quoted", '"']),
     ("uh-huh ?!", ["uh", "-", "huh", "?", "!"]),
     ("", []),
+    ("  \u00a0spaced\tout \u3000 words\n ", ["spaced", "out", "words"]),
 ])
 def test_tokens(text, words):
     got, starts = tokenize(text)
@@ -72,3 +73,19 @@ def test_fast_annotator_loads_no_spacy():
             "print(a.backend.info()['backend'], 'spacy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["regex", "False"]
+
+
+def test_offsets_match_a_scan_with_match_objects():
+    """The (space, token) pairs of findall give the same tokens and offsets as scanning match by match."""
+    import random
+    import re
+
+    from convmaint.nlp import regex_backend
+
+    rnd = random.Random(7)
+    alphabet = list("ab n't'’s.,-:;)(DP/\\|@\u00a0\u2028\u3000\t\n x1_é…!?\u200b\u0301") + ["e.g.", "http://x.y/z.", "a@b.co"]
+    for _ in range(3000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
+        whole = regex_backend._TOKEN_RE
+        found = list(re.finditer(whole.pattern, text, whole.flags))
+        assert tokenize(text) == (tuple(m.group() for m in found), tuple(m.start() for m in found)), text
