@@ -96,13 +96,12 @@ class _ConvResult:
 
 def process_conversation(conv: Conversation, moves: Sequence[Move]) -> _ConvResult:
     """Table rows, graph and measures of one detected conversation (runs in workers too)."""
-    from convmaint.graph import flat_measures, move_graph, node_link_json
+    from convmaint.graph import graph_row
     from convmaint.stats import _turn_counts, move_rows, turn_rows
 
     corpus = str(conv.metadata.get("corpus", "") or "")
     counts = _turn_counts(conv, moves)
-    g = move_graph(conv, moves)
-    measures = flat_measures(g)
+    measures, graph_json = graph_row(conv, moves)
     roles = [t.role._value_ for t in conv.turns]  # (_value_: .value is a slow descriptor)
     conv_row = {
         "corpus": corpus, "conversation": conv.id, "source": conv.source or "", "format": str(conv.metadata.get("format", "")),
@@ -114,7 +113,22 @@ def process_conversation(conv: Conversation, moves: Sequence[Move]) -> _ConvResu
         **{f"graph_{k}": v for k, v in measures.items()},
     }
     return _ConvResult(corpus, conv.id, turn_rows(conv, moves, counts), move_rows(conv, moves), conv_row,
-                       node_link_json(g), len(moves))
+                       graph_json, len(moves))
+
+
+def _frame(rows: list[dict[str, Any]], schema: dict[str, Any] | None) -> pl.DataFrame:
+    """The rows as a frame. Rows that all have the same keys in the same order (every table's
+    rows do) are turned into columns first, which polars takes about 2.5x faster than dicts, with
+    the types it infers from the dicts."""
+    import polars as pl
+
+    keys = tuple(rows[0])
+    if schema is None and all(tuple(r) == keys for r in rows):
+        try:
+            return pl.DataFrame(dict(zip(keys, map(list, zip(*[r.values() for r in rows])))))
+        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+            pass  # mixed types in a column: let polars infer from the dicts, as below
+    return pl.DataFrame(rows, schema=schema, orient="row", infer_schema_length=None)
 
 
 class _PartWriter:
@@ -148,11 +162,9 @@ class _PartWriter:
             self.flush()
 
     def flush(self) -> None:
-        import polars as pl
-
         if not self.buffer:
             return
-        df = pl.DataFrame(self.buffer, schema=self.schema, orient="row", infer_schema_length=None)
+        df = _frame(self.buffer, self.schema)
         p = self.folder / f"{self.name}-{len(self.parts):05d}.parquet"
         df.write_parquet(p)
         self.parts.append(p)

@@ -84,7 +84,7 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import Enum
 from json.encoder import encode_basestring as _quote  # a JSON string, non-ASCII kept
 from pathlib import Path
@@ -179,18 +179,30 @@ def move_graph(conv: Conversation, moves: Sequence[Move] | None = None) -> nx.Mu
         >>> g.edges[2, 1, "answers"]["inferred"]
         True
     """
+    return _build(conv, moves).to_networkx()
+
+
+def graph_row(conv: Conversation, moves: Sequence[Move]) -> tuple[dict[str, float | int | None], str]:
+    """``flat_measures(move_graph(conv, moves))`` and ``node_link_json`` of that graph, without
+    building the networkx graph (``convmaint analyze`` calls this once per conversation)."""
+    b = _build(conv, moves)
+    edges = list(b.edges())
+    return _flatten(_measures(dict(b.nodes), edges)), _node_link(b.graph, b.nodes, edges)
+
+
+def _build(conv: Conversation, moves: Sequence[Move] | None) -> _Builder:
+    """The nodes and edges of :func:`move_graph`, in plain dicts."""
     moves = conv.moves if moves is None else moves
     ordered = sorted(moves, key=_move_order)
     b = _Builder(conv)
     for m in ordered:
         b.check_turn(m)
 
-    g = b.g
     per_turn: dict[int, list[Move]] = defaultdict(list)
     for m in ordered:
         per_turn[m.turn].append(m)
     empty: list[Move] = []
-    nodes = []
+    nodes = b.nodes
     for t in conv.turns:
         ms = per_turn.get(t.index, empty)
         labels = tuple(sorted({m.label for m in ms})) if ms else ()
@@ -199,10 +211,9 @@ def move_graph(conv: Conversation, moves: Sequence[Move] | None = None) -> nx.Mu
             "labels": labels, "labels_str": ";".join(labels), "n_moves": len(ms),
             "n_self_repairs": sum(m.label == "repair.self" for m in ms),
         }))
-    g.add_nodes_from(nodes)
-    g.add_edges_from((i, i + 1, "next", {"type": "next", "label": "", "detector": "", "cue": "", "distance": -1,
-                                         "inferred": False, "fallback": False, "score": 1.0, "n_moves": 0})
-                     for i in range(len(conv.turns) - 1))
+    for i in range(len(conv.turns) - 1):
+        b.add(i, i + 1, "next", {"type": "next", "label": "", "detector": "", "cue": "", "distance": -1,
+                                 "inferred": False, "fallback": False, "score": 1.0, "n_moves": 0})
 
     # Requests first: a completion's trouble source is its request's target.
     requests: dict[tuple[int, int], Move] = {}
@@ -235,16 +246,17 @@ def move_graph(conv: Conversation, moves: Sequence[Move] | None = None) -> nx.Mu
                     b.link(m.turn, antecedent, "refers_to", m)
 
     # Replies to requests that no repair.completion move answered.
+    succ = b.succ
     for (c, t), m in requests.items():
         speaker = conv.turns[t].speaker
         if speaker == conv.turns[c].speaker:
             continue  # a request about one's own turn: no partner reply to look for
-        if any(g.nodes[r]["speaker"] == speaker for r, _, key in g.in_edges(c, keys=True) if key == "answers"):
+        if any("answers" in succ[r].get(c, ()) and b.speakers[r] == speaker for r in range(len(succ))):
             continue
         reply = b.next_by(speaker, c)
         if reply is not None:
             b.link(reply, c, "answers", m, inferred=True)
-    return g
+    return b
 
 
 def _move_order(m: Move) -> tuple:
@@ -252,19 +264,49 @@ def _move_order(m: Move) -> tuple:
 
 
 class _Builder:
-    """The graph under construction and the turn look-ups the link rules need."""
+    """The graph under construction and the turn look-ups the link rules need.
+
+    The graph is kept in plain dicts laid out as networkx lays out a MultiDiGraph (``succ[u][v][key]``
+    is the attribute dict of edge ``u -> v`` with key ``key``, in insertion order), so that
+    :meth:`edges` lists the edges in the order ``g.edges(keys=True, data=True)`` would; ``added``
+    keeps the order they were made in, which :meth:`to_networkx` repeats.
+    """
 
     def __init__(self, conv: Conversation) -> None:
         self.conv = conv
         self.speakers = [t.speaker for t in conv.turns]
-        self.g = nx.MultiDiGraph(
-            conversation_id=conv.id,
-            corpus=conv.metadata.get("corpus"),
-            source=conv.source,
-            n_turns=len(conv.turns),
-            convmaint_version=__version__,
-            provenance={},
-        )
+        self.graph: dict[str, Any] = {
+            "conversation_id": conv.id,
+            "corpus": conv.metadata.get("corpus"),
+            "source": conv.source,
+            "n_turns": len(conv.turns),
+            "convmaint_version": __version__,
+            "provenance": {},
+        }
+        self.nodes: list[tuple[int, dict[str, Any]]] = []
+        self.succ: list[dict[int, dict[str, dict[str, Any]]]] = [{} for _ in conv.turns]
+        self.added: list[tuple[int, int, str, dict[str, Any]]] = []
+
+    def add(self, u: int, v: int, key: str, data: dict[str, Any]) -> None:
+        nbrs = self.succ[u]
+        keys = nbrs.get(v)
+        if keys is None:
+            keys = nbrs[v] = {}
+        keys[key] = data
+        self.added.append((u, v, key, data))
+
+    def edges(self) -> Iterator[tuple[int, int, str, dict[str, Any]]]:
+        """``(u, v, key, data)`` in networkx's order: by source, then target in order of first link, then key."""
+        for u, nbrs in enumerate(self.succ):
+            for v, keys in nbrs.items():
+                for key, data in keys.items():
+                    yield u, v, key, data
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        g = nx.MultiDiGraph(**self.graph)
+        g.add_nodes_from(self.nodes)
+        g.add_edges_from(self.added)
+        return g
 
     def error(self, m: Move, reason: str) -> GraphError:
         return GraphError(f"{m.label} move: {reason}", record=f"{self.conv.id} turn {m.turn}")
@@ -306,15 +348,16 @@ class _Builder:
 
     def link(self, source: int, target: int, etype: str, m: Move, *, fallback: bool = False,
              inferred: bool = False) -> None:
-        if self.g.has_edge(source, target, key=etype):
+        old = self.succ[source].get(target, {}).get(etype)
+        if old is not None:
             if not inferred:
-                self.g.edges[source, target, etype]["n_moves"] += 1
+                old["n_moves"] += 1
             return
-        self.g.add_edge(
-            source, target, key=etype, type=etype, label=m.label, detector=m.detector,
-            cue="" if inferred else (m.cue or ""), distance=source - target, inferred=inferred,
-            fallback=fallback, score=float(m.score), n_moves=0 if inferred else 1,
-        )
+        self.add(source, target, etype, {
+            "type": etype, "label": m.label, "detector": m.detector, "cue": "" if inferred else (m.cue or ""),
+            "distance": source - target, "inferred": inferred, "fallback": fallback, "score": float(m.score),
+            "n_moves": 0 if inferred else 1,
+        })
 
     def completion(self, m: Move, requests: Mapping[tuple[int, int], Move]) -> None:
         request, fallback = self.target(m)
@@ -384,14 +427,19 @@ def graph_measures(g: nx.MultiDiGraph, *, k: int = ANSWER_WINDOW) -> dict[str, A
         >>> m["n_repair_sequences"], m["mean_repair_sequence_length"], m["clarification_answered_share"]
         (1, 3.0, 1.0)
     """
+    return _measures(dict(g.nodes(data=True)), g.edges(keys=True, data=True), k=k)
+
+
+def _measures(data: dict[Any, dict[str, Any]], graph_edges: Iterable[tuple[Any, Any, Any, dict[str, Any]]], *,
+              k: int = ANSWER_WINDOW) -> dict[str, Any]:
+    """:func:`graph_measures` of the graph with these node attributes and ``(u, v, key, data)`` edges."""
     if k < 1:
         raise ConfigError(f"answer window k={k}; expected an int >= 1")
-    data = dict(g.nodes(data=True))
     nodes = sorted(data)
     speaker = {n: data[n]["speaker"] for n in nodes}
     role = {n: str(data[n]["role"]) for n in nodes}
     labels = {n: set(data[n].get("labels", ())) for n in nodes}
-    edges = sorted((u, v, key, d) for u, v, key, d in g.edges(keys=True, data=True))
+    edges = sorted(graph_edges)  # (u, v, key) is unique: the data dicts are never compared
 
     def next_by(who: str, after: int) -> int | None:
         return next((j for j in nodes if j > after and speaker[j] == who), None)
@@ -484,7 +532,10 @@ def flat_measures(g: nx.MultiDiGraph, *, k: int = ANSWER_WINDOW) -> dict[str, fl
         >>> flat_measures(g)["segments_opened_by_human"]
         1
     """
-    m = graph_measures(g, k=k)
+    return _flatten(graph_measures(g, k=k))
+
+
+def _flatten(m: dict[str, Any]) -> dict[str, float | int | None]:
     flat: dict[str, float | int | None] = {
         key: value for key, value in m.items() if value is None or isinstance(value, int | float)
     }
@@ -558,10 +609,15 @@ def node_link_json(g: nx.MultiDiGraph) -> str:
     # copying the graph (this runs once per conversation in analyze). Nodes and edges as
     # move_graph makes them are written from templates (the same text json.dumps writes for them,
     # about twice as fast); anything else goes through json.dumps.
-    graph = json.dumps(dict(g.graph), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-    links = ",".join([_link_json(u, v, key, d) for u, v, key, d in g.edges(keys=True, data=True)])
-    nodes = ",".join([_node_json(n, d) for n, d in g.nodes(data=True)])
-    return f'{{"directed":true,"graph":{graph},"links":[{links}],"multigraph":true,"nodes":[{nodes}]}}'
+    return _node_link(g.graph, g.nodes(data=True), g.edges(keys=True, data=True))
+
+
+def _node_link(graph: Mapping[str, Any], nodes: Iterable[tuple[Any, dict[str, Any]]],
+               edges: Iterable[tuple[Any, Any, Any, dict[str, Any]]]) -> str:
+    attrs = json.dumps(dict(graph), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    links = ",".join([_link_json(u, v, key, d) for u, v, key, d in edges])
+    node_text = ",".join([_node_json(n, d) for n, d in nodes])
+    return f'{{"directed":true,"graph":{attrs},"links":[{links}],"multigraph":true,"nodes":[{node_text}]}}'
 
 
 #: The attributes move_graph gives nodes and edges, in the order it gives them.

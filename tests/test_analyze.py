@@ -177,3 +177,18 @@ def test_part_writer_empty(tmp_path):
                             per_range=lambda lf: lf.collect())
     assert pl.read_parquet(tmp_path / "t.parquet").schema == pl.Schema({"corpus": pl.Utf8, "conversation": pl.Utf8, "x": pl.Int64})
     assert (tmp_path / "t.csv").read_text() == "corpus,conversation,x\n" and agg.height == 0
+
+
+@pytest.mark.parametrize("rows", [
+    [{"a": 1, "b": None, "c": 1.5, "d": "x"}, {"a": None, "b": None, "c": 2, "d": None}],
+    [{"a": 1, "b": "x"}, {"a": "y", "b": "z"}],  # mixed types in a column: the dict path
+    [{"a": 1, "b": True}, {"a": 2.5, "b": False}],
+    [{"a": 1}, {"b": 2}],  # different keys: the dict path
+    [{"a": 2**70}, {"a": 1}],
+])
+def test_part_frames_have_the_types_polars_infers_from_dicts(rows):
+    from convmaint.analysis import _frame
+
+    ref = pl.DataFrame(rows, orient="row", infer_schema_length=None)
+    got = _frame(rows, None)
+    assert got.schema == ref.schema and got.equals(ref)

@@ -444,3 +444,15 @@ def test_node_link_json_is_json_dumps_of_node_link_data():
     g.edges[0, 1, "next"]["note"] = None
     assert node_link_json(g) == reference(g)
     assert '"extra":{"k":[1,2]}' in node_link_json(g) and "NaN" in node_link_json(g)
+
+
+def test_graph_row_is_flat_measures_and_json_of_move_graph():
+    """analyze's per-conversation path (no networkx) gives what the networkx graph gives."""
+    from convmaint.graph import graph_row, node_link_json
+
+    c = conv("ABABAB")
+    moves = [mv("clarification.request", 1, 0), mv("repair.completion", 2, 1), mv("grounding.acknowledgement", 3),
+             mv("clarification.request", 4), mv("topic.handoff", 5, 4), mv("repair.self", 5)]
+    g = move_graph(c, moves)
+    assert graph_row(c, moves) == (flat_measures(g), node_link_json(g))
+    assert graph_row(c, []) == (flat_measures(move_graph(c, [])), node_link_json(move_graph(c, [])))
