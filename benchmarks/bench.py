@@ -205,8 +205,13 @@ def _preimport(model: str) -> None:
     import convmaint.report  # noqa: F401
     import convmaint.stats  # noqa: F401
     from convmaint.detect.base import detector_classes
+    from convmaint.io.registry import readers
 
     detector_classes()
+    readers()  # the readers are imported on first use
+    for name in ("convmaint.io.loader", "convmaint.nlp.regex_backend", "convmaint.nlp.spacy_backend",
+                 "tokenizers", "safetensors", "numpy.ma", "polars._utils.parquet"):  # fast mode's and topic's
+        importlib.import_module(name)
 
 
 def _worker_pipe(spec: dict[str, Any]) -> dict[str, Any]:
