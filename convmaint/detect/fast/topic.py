@@ -21,7 +21,7 @@ Python work per turn is O(1), and per unit only where a cue, an opener or a shif
   summed over the word's tokens and cut to their first ``dims`` dimensions (the model is trained
   so that its leading dimensions form an embedding of their own). The table starts with the
   tokenizer's one-token words and encodes other words once (by the tokenizer's BPE model, word by
-  word); its row number carries the content-word flag as its sign. A conversation's turns (as
+  word), with a flag per row for a content word. A conversation's turns (as
   two runs of rows: before the last unit, the last unit) are summed by one gather and one
   ``reduceat``, and the cosines the turn path needs come from one Gram matrix. Talk with more
   than two speakers needs no vectors but for a resumption's target: its new words' vectors are
@@ -56,7 +56,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import accumulate, chain, compress, count, islice, pairwise, repeat
-from operator import add, attrgetter
+from operator import add, attrgetter, eq, itemgetter, not_
 from typing import Any
 
 from convmaint.detect.base import Detector, Mode, register_detector, units
@@ -216,9 +216,8 @@ class _WordVectors:
     """Lower-case word -> row of a growing matrix: the sum of its WordLlama token embeddings.
 
     Shared by the detectors of a process that use the same ``dims`` (the model is read-only). Row 0
-    is a zero vector. ``index`` gives a word's row negated when the word is a content word (the
-    parse detector's ``_content_word`` without POS, as in lite mode): the sign is the flag, for
-    free, wherever a word's row goes (``abs`` gives the row).
+    is a zero vector. ``content`` tells, by row, whether its word is a content word (the parse
+    detector's ``_content_word`` without POS, as in lite mode).
     """
 
     def __init__(self, dims: int) -> None:
@@ -227,6 +226,7 @@ class _WordVectors:
         self.dims = dims
         self.model = _load_wordllama()
         self.index: dict[str, int] = {}
+        self.content: list[bool] = [False]  # by row
         self.rows = np.zeros((1, dims), dtype=np.float32)
         self.size = 1
         self.pending: dict[str, int] = {}  # words entered without their rows computed: see add_new
@@ -259,9 +259,10 @@ class _WordVectors:
         import numpy as np
 
         vocab = self.model.tokenizer.get_vocab()
-        pairs = sorted((i, t[1:]) for t, i in vocab.items()
-                       if t[:1] == "\u2581" and t[1:] and t[1:] == t[1:].lower() and t[1:].isprintable()
-                       and not any(ch.isspace() or ch == "\u2581" for ch in t[1:]))
+        # (Of the white space, only " " is printable.)
+        pairs = sorted((i, w) for t, i in vocab.items()
+                       if t[:1] == "\u2581" and (w := t[1:]) and w == w.lower() and w.isprintable()
+                       and " " not in w and "\u2581" not in w)
         words = [w for _, w in pairs]
         token = np.asarray([i for i, _ in pairs], dtype=np.int64)
         sample = words[::97]
@@ -274,7 +275,8 @@ class _WordVectors:
     def reset_if_full(self) -> None:
         """Start afresh when full (only between conversations: row numbers must hold within one)."""
         if self.size > _MAX_WORDS:
-            self.index = {w: r for w, r in self.index.items() if abs(r) < self.base}
+            self.index = {w: r for w, r in self.index.items() if r < self.base}
+            del self.content[self.base:]
             self.pending.clear()
             self.size = self.base
 
@@ -370,7 +372,8 @@ class _WordVectors:
             self.rows = rows
         if block is not None:
             self.rows[old:need] = block
-        self.index.update((w, -r if _content_word(w) else r) for w, r in zip(fresh, range(old, need)))
+        self.index.update(zip(fresh, range(old, need)))
+        self.content.extend(bool(_content_word(w)) for w in fresh)
         self.size = need
         return self.rows[old:need]
 
@@ -428,7 +431,7 @@ class _Scan:
         self.lower: list[Sequence[str]] = []  # per turn: its lower-case tokens
         self.off: list[int] = []  # per turn and one more: where its tokens start among all
         self.flat: list[str] = []  # per token: its lower-case form
-        self.idl: list[int] = []  # per token: its word-vector row, negated for a content word
+        self.idl: list[int] = []  # per token: its word-vector row
         self.ids: Any = None  # the same as a numpy array, with one more (row 0, the zero vector); see _ids
         self.cwords: tuple[list[int], list[int]] | None = None  # see _cwords
         self.vectors = True  # whether the new words' vectors are computed in the scan
@@ -889,8 +892,7 @@ class FastTopicDetector(Detector):
 
         if sc.ids is None:
             idl = sc.idl
-            ids = np.fromiter(chain(idl, (0,)), dtype=np.intp, count=len(idl) + 1)
-            sc.ids = np.abs(ids, out=ids)
+            sc.ids = np.fromiter(chain(idl, (0,)), dtype=np.intp, count=len(idl) + 1)
         return sc.ids
 
     def _cwords(self, sc: _Scan) -> tuple[list[int], list[int]]:
@@ -898,7 +900,8 @@ class FastTopicDetector(Detector):
         (one more entry: all of them); computed on first use."""
         if sc.cwords is None:
             idl = sc.idl
-            cf = [r < 0 for r in idl]  # (a content word's row is negative)
+            # Each token's flag: one C-level pass (an itemgetter of one item gives no tuple).
+            cf = itemgetter(*idl)(self._table.content) if len(idl) > 1 else [self._table.content[r] for r in idl]
             sc.cwords = (list(compress(idl, cf)), list(accumulate(cf, initial=0)))
         return sc.cwords
 
@@ -949,15 +952,12 @@ class FastTopicDetector(Detector):
                                                                   sc.turn_asks, sc.last_asks)
         cids, cpos = self._cwords(sc)
         off = sc.off
-        proffers = {i for i, hs in sc.hits.items()
-                    if any(m.entry.label == _PROFFER and ini and not self._anaphoric(sc, u) for u, m, ini, _ in hs)}
+        # (The units with a unit-initial topic-proffering frame are those the scan made questions.)
+        proffers = {sc.uturn[u] for u in sc.qforce if not self._anaphoric(sc, u)}
         roles = list(map(_ROLE, conv.turns))
         model = [r is Role.MODEL for r in roles] if Role.MODEL in roles else [False] * n
         bias, w_new, w_qnew, w_any, w_prev, w_prof, w_ana, w_gap, w_next, w_last = self._weights
-        # Padded turn j (turn j - 2): whether it has a vector, its cosines with the next three;
-        # turn i's last unit: its cosine with turn i - 1.
-        one, c1, c2, c3, cl = self._cohesion(sc)
-        sqrt = math.sqrt
+        gaps, next_sims, last_sims = self._cohesion(sc)
         cand: list[int] = []
         out: list[Any] = []
         for i in range(1, n):
@@ -967,7 +967,7 @@ class FastTopicDetector(Detector):
             mine = content[i]
             if not mine or tfirst[i] == tfirst[i + 1] or model[i]:
                 continue
-            ctx = content[max(0, i - k):i]
+            ctx = content[i - k if i > k else 0:i]
             new = len(mine.difference(*ctx))
             if not new:
                 continue
@@ -980,27 +980,24 @@ class FastTopicDetector(Detector):
                     qnew = bool(set(cids[cpos[off[i] + cut]:cpos[off[i + 1]]]).difference(*ctx))
                 else:
                     qnew = True
-            # TextTiling's gap: the two turns before (i - 2, i - 1), this one and the next (i, i + 1).
-            den = (one[i] + one[i + 1] + 2 * c1[i]) * (one[i + 2] + one[i + 3] + 2 * c1[i + 2])
-            gap = (c2[i] + c3[i] + c1[i + 1] + c2[i + 1]) / sqrt(den) if den > 0 else 0.0
-            next_sim_prev = c2[i + 1] if i + 1 < n else 0.5
             nc = min(new, 6) / 6
             if cutoff is None:
                 cand.append(i)
-                out.append((nc, qnew, turn_asks[i], turn_asks[i - 1], i in proffers, ana, gap, next_sim_prev, cl[i]))
+                out.append((nc, qnew, turn_asks[i], turn_asks[i - 1], i in proffers, ana, gaps[i], next_sims[i], last_sims[i]))
                 continue
             z = bias + (w_new * nc + w_qnew * qnew + w_any * turn_asks[i] + w_prev * turn_asks[i - 1] + w_prof * (i in proffers)
-                        + w_ana * ana + w_gap * gap + w_next * next_sim_prev + w_last * cl[i])
+                        + w_ana * ana + w_gap * gaps[i] + w_next * next_sims[i] + w_last * last_sims[i])
             if z >= cutoff:
                 cand.append(i)
                 out.append(z)
         return cand, out
 
-    def _cohesion(self, sc: _Scan) -> list[list[Any]]:
-        """Cosines of the turns' summed word vectors, as lists indexed by padded turn j (turn
-        j - 2, with two zero turns before the first and after the last): whether the turn has a
-        vector (``one``), and its cosines with turns j + 1, j + 2 and j + 3; and by turn i the
-        cosine of its last unit with turn i - 1.
+    def _cohesion(self, sc: _Scan) -> tuple[list[float], list[float], list[float]]:
+        """The turn path's cohesion features by turn i, from the cosines of the turns' summed word
+        vectors: TextTiling's gap at i, the cosine of turn i + 1 with turn i - 1 (0.5 for the last
+        turn) and of turn i's last unit with turn i - 1. (The cosines are first listed by padded
+        turn j, turn j - 2, with two zero turns before the first and after the last: whether the
+        turn has a vector, ``one``, and its cosines with turns j + 1, j + 2 and j + 3.)
 
         One gather and one ``reduceat`` sum each turn's word rows before its last unit and in
         it; the dot products come from the Gram matrix of the turns' and last units' vectors (a
@@ -1015,20 +1012,25 @@ class FastTopicDetector(Detector):
         off, cuts = sc.off, sc.last_cut
         # Where each run of word rows starts (before the last unit, the last unit, by turn), and
         # the runs that are empty (a one-unit turn has nothing before its last unit).
-        at = list(chain.from_iterable(zip(off, map(add, off, cuts))))
+        last = list(map(add, off, cuts))
+        at = list(chain.from_iterable(zip(off, last)))
         at.append(len(sc.idl))  # and a last run: the zero row that ends ``ids``
-        empty = [2 * i for i, c in enumerate(cuts) if not c]
-        empty += [2 * i + 1 for i in range(n) if off[i] + cuts[i] == off[i + 1]]
-        # (The rows go to a kept buffer: a fresh array this size would be fresh pages of memory.)
-        rows = np.take(self._table.rows, ids, axis=0, out=self._buffer(len(ids)))
-        # Summed as pairs of floats: half the steps.
-        R = np.add.reduceat(rows.view(np.complex64), at, axis=0).view(np.float32)
+        empty = list(compress(range(0, 2 * n, 2), map(not_, cuts)))
+        empty += compress(range(1, 2 * n, 2), map(eq, last, islice(off, 1, None)))
+        # The rows go to a kept buffer (a fresh array this size would be fresh pages of memory),
+        # in "clip" mode as every row number is in range ("raise" makes take copy ``out`` first);
+        # array methods and ufuncs are called, not numpy's Python-level wrappers of them.
+        rows = self._table.rows.take(ids, axis=0, out=self._buffer(len(ids)), mode="clip")
+        if self.dims % 2:  # (an odd number of floats cannot be viewed as pairs)
+            R = np.add.reduceat(rows, at, axis=0)
+        else:  # summed as pairs of floats: half the steps
+            R = np.add.reduceat(rows.view(np.complex64), at, axis=0).view(np.float32)
         if empty:
             R[empty] = 0.0  # (an empty run's "sum" is the row it starts at)
         if n <= _GRAM_TURNS:  # a turn is its two runs: its products are sums of four of the runs'
             idx, parts = _gram_index(n)
-            got = (R @ R.T).ravel()[idx].sum(axis=0).tolist()
-            tt, t1, t2, t3, ll, lp = (got[a:b] for a, b in parts)
+            got = np.add.reduce((R @ R.T).take(idx), axis=0).tolist()  # (take: of the flat matrix)
+            tt, t1, t2, t3, ll, lp = [got[a:b] for a, b in parts]
         else:  # row-wise: a Gram matrix grows with the square of the turns
             L = R[1:-1:2]
             T = R[0:-1:2] + L
@@ -1042,7 +1044,13 @@ class FastTopicDetector(Detector):
         c2 = pad + [d * a * b for d, a, b in zip(t2, inv, islice(inv, 2, None))] + pad
         c3 = pad + [d * a * b for d, a, b in zip(t3, inv, islice(inv, 3, None))] + pad
         cl = [0.0] + [d * a / sqrt(x) if x > 0 else 0.0 for d, a, x in zip(lp, inv, islice(ll, 1, None))]
-        return [one, c1, c2, c3, cl]
+        # By padded turn j: the squared norm of turns j - 2 and j - 1 with their vectors normalised.
+        block = [a + b + 2 * c for a, b, c in zip(one, islice(one, 1, None), c1)]
+        # By turn i: TextTiling's gap, the two turns before (i - 2, i - 1) against this one and
+        # the next (i, i + 1).
+        gap = [(a + b + c + d) / sqrt(den) if (den := x * y) > 0 else 0.0 for a, b, c, d, x, y in zip(
+            c2, c3, islice(c1, 1, None), islice(c2, 1, None), block, islice(block, 2, None))]
+        return gap, c2[1:n] + [0.5], cl
 
     def _buffer(self, n_rows: int) -> Any:
         """A scratch array of ``n_rows`` rows of ``dims`` floats, kept per thread and reused."""
@@ -1310,7 +1318,7 @@ class FastTopicDetector(Detector):
         turns = [i, *cands]
         if self._table.pending:
             self._table.fill(chain.from_iterable(sc.lower[j] for j in turns))
-        rows = self._table.rows[list(map(abs, chain.from_iterable(idl[off[j]:off[j + 1]] for j in turns)))]
+        rows = self._table.rows[list(chain.from_iterable(idl[off[j]:off[j + 1]] for j in turns))]
         starts = list(accumulate((off[j + 1] - off[j] for j in turns[:-1]), initial=0))
         sums = np.add.reduceat(rows, starts, axis=0)  # (turns with content have rows)
         sims = (sums[1:] @ sums[0]) / np.maximum(np.sqrt(np.einsum("ij,ij->i", sums[1:], sums[1:])), 1e-30)

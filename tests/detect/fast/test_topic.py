@@ -261,7 +261,7 @@ def test_cohesion_features_are_the_plain_formulas(detector, n):
         norm = np.linalg.norm(v)
         return v / norm if norm else v
 
-    ids = [[abs(r) for r in sc.idl[a:b]] for a, b in zip(sc.off, sc.off[1:])]  # each turn's word rows (a content word's negated)
+    ids = [sc.idl[a:b] for a, b in zip(sc.off, sc.off[1:])]  # each turn's word rows
     T = [vec(turn) for turn in ids]
     L = [vec(turn[cut:]) for turn, cut in zip(ids, sc.last_cut)]
     zero = np.zeros(rows.shape[1])
@@ -296,7 +296,23 @@ def test_word_vectors_are_the_tokenizers(detector):
     for w in words:
         ids = model.tokenizer.encode(w, add_special_tokens=False).ids
         want = model.table[ids].sum(axis=0)[:table.dims] if ids else np.zeros(table.dims)
-        np.testing.assert_allclose(table.rows[abs(table.index[w])], want, rtol=1e-5, atol=1e-6, err_msg=w)
+        np.testing.assert_allclose(table.rows[table.index[w]], want, rtol=1e-5, atol=1e-6, err_msg=w)
+
+
+def test_content_word_flags_by_row(detector):
+    table = detector._table
+    table.add(["gardening", "the", "ok", "dad's"])
+    flags = {w: table.content[table.index[w]] for w in ("gardening", "the", "ok", "dad's")}
+    assert flags == {"gardening": True, "the": False, "ok": False, "dad's": True}
+    assert len(table.content) == table.size
+
+
+def test_an_odd_number_of_dimensions(lexicons):
+    """Odd ``dims`` cannot sum the rows as pairs of floats: they are summed one by one."""
+    texts = [*PETS, "By the way, did you see the game last night?"]
+    (m,) = _of(_run(FastTopicDetector(lexicons=lexicons, dims=63), texts), "topic.shift", 6)
+    assert m.cue == "by the way"
+    assert fast_topic._word_vectors(63).rows.shape[1] == 63
 
 
 # ----------------------------------------------------------------------------- the scan's shortcuts
@@ -331,5 +347,5 @@ def test_many_party_talk_leaves_vectors_for_later(detector):
     _run(detector, ["my blorptastic plan", "tell me more"])
     assert "blorptastic" not in table.pending and "snarfwidget" in table.pending
     ids = table.model.tokenizer.encode("blorptastic", add_special_tokens=False).ids
-    np.testing.assert_allclose(table.rows[abs(table.index["blorptastic"])], table.model.table[ids].sum(axis=0)[:table.dims],
+    np.testing.assert_allclose(table.rows[table.index["blorptastic"]], table.model.table[ids].sum(axis=0)[:table.dims],
                                rtol=1e-5, atol=1e-6)
