@@ -35,17 +35,18 @@ import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, count, repeat
 from operator import mul, not_, sub
 from pathlib import Path
 from typing import Any, Literal
 
+from convmaint import _regex
 from convmaint.detect.base import Detector, Mode, register_detector, units
 from convmaint.errors import BackendError, ConfigError
-from convmaint.lexicon import LexiconSet, Match, Matcher
-from convmaint.model import Conversation, Move, Role
+from convmaint.lexicon import Entry, LexiconSet, Match, Matcher
+from convmaint.model import Conversation, FrozenDict, Move, Role
 from convmaint.nlp.base import ParsedTurn
 
 __all__ = ["TopicDetector"]
@@ -510,7 +511,9 @@ class _State:
         self.det = det
         self.conv = conv
         self.us = us
-        self.content = [list(chain.from_iterable(x.content for x in tu)) for tu in us]
+        # (a one-unit turn's content is its unit's list: neither is ever changed)
+        self.content = [tu[0].content if len(tu) == 1 else list(chain.from_iterable(x.content for x in tu))
+                        for tu in us]
         self.sidx: list[list[int]] = []
         self.owners: list[int] = []  # the turn of each unit, in the order of ``S``
         self._vec: tuple[Any, Any] | None = None
@@ -546,7 +549,8 @@ class _State:
 
     def labels(self, i: int) -> frozenset[str]:
         """The labels of the cues in turn ``i``."""
-        return frozenset().union(*(x.labels for x in self.us[i]))
+        tu = self.us[i]
+        return tu[0].labels if len(tu) == 1 else frozenset().union(*[x.labels for x in tu])
 
     def asks(self, i: int) -> bool:
         """Whether turn ``i`` has a question."""
@@ -612,6 +616,76 @@ class _Sims:
             unit_prev[later] = np.vecdot(S[later], T[owner[later] - 1])
         self.unit_ctx = unit_ctx.tolist()
         self.unit_prev = unit_prev.tolist()
+
+
+# ------------------------------------------------------------------------------ cue phrases
+
+# How a character of a normalised phrase is matched in text (the lexicon Matcher's units).
+_PHRASE_UNITS = {" ": r"\s+", "'": "['\u2019]"}
+_WS_RE = re.compile(r"\s+")
+
+
+def _normalise_phrase(text: str) -> str:
+    """A phrase (or a hit) as the lexicon Matcher keys it: lower case, ASCII apostrophes, single spaces."""
+    return _WS_RE.sub(" ", text.strip().lower().replace("\u2019", "'"))
+
+
+class _PhraseFinder:
+    """``Matcher(entries).find(parsed)`` for phrase entries, as ``(start, end, entry)`` triples.
+
+    The Matcher finds its phrases with one trie regex compiled with IGNORECASE, under which the
+    engine enters every branch of the trie at every word start. For an ASCII text and lower-case
+    ASCII phrases that is the same as matching the lower-cased text case-sensitively (``str.lower``
+    changes only A-Z there and keeps every offset, and an ASCII text has no other character that
+    folds to a letter of a phrase), where the engine skips a branch by its first character: the
+    scan costs about 40% less. The trie is built here as the Matcher builds it (the tests compare
+    the two); other texts, and lexicons with non-ASCII phrases, take the Matcher.
+    """
+
+    def __init__(self, matcher: Matcher, entries: Sequence[Entry]) -> None:
+        self.matcher = matcher  # (built from ``entries``)
+        phrases: dict[str, list[Entry]] = {}
+        for e in entries:
+            phrases.setdefault(_normalise_phrase(e.pattern), []).append(e)  # type: ignore[arg-type]
+        self._phrases = {k: tuple(v) for k, v in phrases.items()}
+        self._hits: dict[str, tuple[Entry, ...]] = {}
+        self._regex = (_regex.compile(self._trie(phrases)) if phrases and all(p.isascii() for p in phrases)
+                       and all(e.match == "phrase" for e in entries) else None)
+
+    @staticmethod
+    def _trie(phrases: Iterable[str]) -> str:
+        """The Matcher's trie regex (lexicon.Matcher._compile), for lower-cased text."""
+        root: dict[str, dict] = {}
+        for p in phrases:
+            node = root
+            for ch in p:
+                node = node.setdefault(_PHRASE_UNITS.get(ch) or re.escape(ch), {})
+            node[""] = {}
+
+        def branch(node: dict[str, dict]) -> str:
+            alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
+            if "" in node:
+                alts.append(r"(?![\w'\u2019])")
+            return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+        return r"(?<![\w'\u2019-])" + branch(root)
+
+    def find(self, p: ParsedTurn) -> list[tuple[int, int, Entry]]:
+        """The phrase matches in the turn, in order (as ``Matcher.find``: by start, one per entry)."""
+        text = p.text
+        if self._regex is None or not text.isascii():
+            return [(m.start, m.end, m.entry) for m in self.matcher.find(p)]
+        hits, out = self._hits, []
+        for m in self._regex.finditer(text.lower()):
+            hit = m.group()
+            found = hits.get(hit)
+            if found is None:
+                if len(hits) >= 65536:
+                    hits.clear()
+                found = hits[hit] = self._phrases.get(_normalise_phrase(hit), ())
+            s, e = m.span()
+            out.extend((s, e, x) for x in found)
+        return out
 
 
 @register_detector
@@ -683,7 +757,9 @@ class TopicDetector(Detector):
         if "backchannels" in lexicons:
             entries += [e for e in lexicons["backchannels"].entries if e.match == "phrase"]
         # Token patterns (the bare "…, you?") only run on units with a question mark.
-        self._matcher = Matcher([e for e in entries if e.match == "phrase"]) if entries else None
+        phrases = [e for e in entries if e.match == "phrase"]
+        self._matcher = Matcher(phrases) if entries else None
+        self._phrases = _PhraseFinder(self._matcher, phrases) if self._matcher is not None else None
         token_entries = [e for e in entries if e.match == "token"]
         self._token_matcher = Matcher(token_entries) if token_entries else None
         self._vectors = _Vectors(similarity)
@@ -714,9 +790,10 @@ class TopicDetector(Detector):
 
     def _units(self, conv: Conversation, parsed: Sequence[ParsedTurn]) -> list[list[_Unit]]:
         out: list[list[_Unit]] = []
-        matcher, token_matcher = self._matcher, self._token_matcher
+        phrases, token_matcher = self._phrases, self._token_matcher
+        position = self._position
         for turn, p in zip(conv.turns, parsed):
-            matches = matcher.find(p) if matcher is not None and len(p) else []
+            matches = phrases.find(p) if phrases is not None and p.words else []
             tus: list[_Unit] = []
             ends, starts, lower, text, index = p.ends, p.starts, p.lower, turn.text, turn.index
             content = self._token_content(p)
@@ -727,61 +804,70 @@ class TopicDetector(Detector):
             for k, (s, e) in enumerate(units(turn, p)):
                 t0, t1 = bisect_right(ends, s), bisect_left(starts, e)
                 words = words_at[bisect_left(words_at, t0):bisect_left(words_at, t1)]
-                inside = [m for m in matches if m.start >= s and m.end <= e] if matches else []
+                inside = [m for m in matches if m[0] >= s and m[1] <= e] if matches else []
                 if token_matcher is not None and text.find("?", s, e) >= 0:
                     if token_cues is None:
                         token_cues = token_matcher.may_match_tokens(p)
                     if token_cues:
-                        inside += token_matcher.find(p, s, e)
-                u = _Unit(index, k, s, e, t0, t1, len(words), list(filter(None, content[t0:t1])))
+                        inside += [(m.start, m.end, m.entry) for m in token_matcher.find(p, s, e)]
                 if inside:
-                    self._position(p, u, inside, words)
+                    u = position(p, _Unit(index, k, s, e, t0, t1, len(words), list(filter(None, content[t0:t1]))),
+                                 inside, words)
                 else:  # nothing covers or skips a token: no acknowledgement, no particle before the lead
-                    u.lead = list(map(lower.__getitem__, words[:4]))
+                    u = _Unit(index, k, s, e, t0, t1, len(words), list(filter(None, content[t0:t1])), False, False,
+                              False, list(map(lower.__getitem__, words[:4])), False, [])
                 if asks and (a := bisect_left(asks, t0)) < len(asks) and asks[a] < t1:
+                    question = True
+                else:  # _is_question, inline (wrap_up is still False here, as it was there)
+                    question = bool(_PROFFER in u.labels and u.hits(_PROFFER))
+                    if not question:
+                        lead = u.lead
+                        question = len(lead) >= 2 and lead[0] in _QSTART and not _SUBJ.isdisjoint(lead[1:4])
+                if question:
                     u.question = True
-                else:
-                    u.question = self._is_question(p, u)
-                u.anaphoric = (u.question and len(words) > 1
-                               and not _ANAPHOR.isdisjoint(map(lower.__getitem__, words[1:])))
+                    u.anaphoric = len(words) > 1 and not _ANAPHOR.isdisjoint(map(lower.__getitem__, words[1:]))
                 tus.append(u)
             if tus:
                 tus[-1].wrap_up = tus[-1].n_words <= self.close_max_words
             out.append(tus)
         return out
 
-    def _position(self, p: ParsedTurn, u: _Unit, inside: list[Match], words: list[int]) -> None:
+    @staticmethod
+    def _position(p: ParsedTurn, u: _Unit, inside: list[tuple[int, int, Entry]], words: list[int]) -> _Unit:
         """Record each cue match with whether it stands unit-initially and unit-finally, and what the
         acknowledgements, particles and fillers among ``inside`` make of the unit (``ack``, ``lead``).
 
-        ``words`` are the unit's tokens that are not punctuation.
+        ``inside`` are the unit's matches as ``(start, end, entry)``; ``words`` its tokens that are
+        not punctuation. Returns ``u``.
         """
         lower = p.lower
-        if not inside:
-            # Nothing covers or skips a token: no acknowledgement, no particle before the lead.
-            u.lead = [lower[t] for t in words[:4]]
-            return
         t0, t1 = u.t0, u.t1
         ends, starts = p.ends, p.starts
-        covered: set[int] = set()
+        covers: list[tuple[int, int]] = []  # token ranges of the acknowledgements, particles and fillers
         particle: set[int] = set()
         spans = []  # the other matches (the cues), with their tokens
-        for m in inside:
+        for ms, me, entry in inside:
             # t0 <= i, j <= t1 (the match ends after the unit starts and starts before it ends),
             # so the slices below cover the same tokens as ranges over [t0, t1).
-            i, j = max(t0, bisect_right(ends, m.start)), min(t1, bisect_left(starts, m.end))
-            label = m.entry.label
+            i, j = max(t0, bisect_right(ends, ms)), min(t1, bisect_left(starts, me))
+            label = entry.label
             if label in _COVERING:
-                covered.update(range(i, j))
+                covers.append((i, j))
                 if label == _PARTICLE:
                     particle.update(range(i, j))
             else:
-                spans.append((m, i, j))
+                spans.append((Match(ms, me, entry), i, j))
+        covered: set[int] = set()
+        for i, j in covers:
+            covered.update(range(i, j))
         u.ack = bool(words) and covered.issuperset(words)
-        # The first four words that are not particles are among the first 4 + len(particle).
-        u.lead = [lower[t] for t in words[:4 + len(particle)] if t not in particle][:4]
+        if particle:
+            # The first four words that are not particles are among the first 4 + len(particle).
+            u.lead = [lower[t] for t in words[:4 + len(particle)] if t not in particle][:4]
+        else:
+            u.lead = list(map(lower.__getitem__, words[:4]))
         if not spans:
-            return
+            return u
         # Tokens a marker may stand behind: punctuation, particles, fillers and other markers (the
         # covering labels are all skippable).
         skip = list(p.punct[t0:t1])
@@ -799,11 +885,12 @@ class TopicDetector(Detector):
         else:
             u.marks = [(m, True, True) for m, _, _ in spans]
         u.labels = frozenset([m.entry.label for m, _, _ in spans])
+        return u
 
     def _is_question(self, p: ParsedTurn, u: _Unit) -> bool:
         """A topic-proffering frame, or question word order ("do you…", "what is your…").
 
-        (A token ending in "?" makes a question too; ``_units`` tests that first.)
+        (A token ending in "?" makes a question too; ``_units`` tests that first, and inlines this.)
         """
         if _PROFFER in u.labels and u.hits(_PROFFER):
             return True
@@ -850,9 +937,12 @@ class TopicDetector(Detector):
         sims = state.sims()
         sidx = state.sidx[i]
         last = mine[-1] if mine else None
-        unit_ctx = list(map(sims.unit_ctx.__getitem__, sidx)) or [0.0]
-        # Of the units' similarities to the previous turn only the last one's is a feature.
-        last_prev = sims.unit_prev[sidx[-1]] if sidx else 0.0
+        if sidx:  # (the turn's units are rows sidx[0] .. sidx[-1])
+            unit_ctx = sims.unit_ctx[sidx[0]:sidx[-1] + 1]
+            # Of the units' similarities to the previous turn only the last one's is a feature.
+            last_prev = sims.unit_prev[sidx[-1]]
+        else:
+            unit_ctx, last_prev = [0.0], 0.0
         prev_units = us[i - 1]
         prevq_last = bool(prev_units) and prev_units[-1].question
         last_new = bool(last) and not seen.issuperset(last.content)
@@ -882,7 +972,7 @@ class TopicDetector(Detector):
             min(len(mine), 4) / 4,  # n_units
             float(i == 1),  # second_turn
             float(i == 2),  # third_turn
-            min(sum(x.n_words for x in mine), 30) / 30,  # length
+            min(mine[0].n_words if len(mine) == 1 else sum(x.n_words for x in mine), 30) / 30,  # length
             sims.gap[i],
             sims.sim_next[i],
             sims.next_sim_prev[i],
@@ -995,9 +1085,13 @@ class TopicDetector(Detector):
             if i and speakers[i - 1] != speakers[i]:
                 partner = i - 1  # (else the previous turn's partner: the same speaker's)
             for u in tu:
-                resumes = u.hits(RESUME) if RESUME in u.labels else []
-                closes = u.hits(CLOSE) if CLOSE in u.labels else []
-                prob = shifts.get((i, u.k))
+                labels = u.labels
+                prob = shifts.get((i, u.k)) if shifts else None
+                # (most units: no cue, no shift, no question to mirror)
+                if not labels and prob is None and not (partner is not None and u.k and u.question):
+                    continue
+                resumes = u.hits(RESUME) if RESUME in labels else []
+                closes = u.hits(CLOSE) if CLOSE in labels else []
                 # A return to an earlier topic, or a wind-down ("anyway, that's that"), is no new topic.
                 if (prob is not None and not resumes and not closes
                         and not any(t == i and s < u.end and u.start < e for t, s, e in busy)):
@@ -1007,9 +1101,8 @@ class TopicDetector(Detector):
                     partner is not None and u.k and u.question and u.lead and not u.anaphoric) else None)
                 if hand is not None:
                     m, reciprocal, kind = hand
-                    attrs: dict[str, Any] = {"reciprocal": reciprocal, "kind": kind}
-                    if partner is not None:
-                        attrs["to"] = speakers[partner]
+                    attrs = (_frozen(reciprocal=reciprocal, kind=kind) if partner is None
+                             else _frozen(reciprocal=reciprocal, kind=kind, to=speakers[partner]))
                     moves.append(self.move(HANDOFF, i, m[0], m[1], cue=text[m[0]:m[1]] if m[2] is None else m[2],
                                            target=partner, attributes=attrs, score=0.9))
                 if resumes and i > 0:
@@ -1076,7 +1169,7 @@ class TopicDetector(Detector):
             proffers = u.hits(_PROFFER)
             cue = _cue(proffers[0], text) if proffers else None
         return self.move(SHIFT, i, u.start, u.end, cue=cue,
-                         attributes={"marked": bool(marks), "kind": kind}, score=round(prob, 4))
+                         attributes=_frozen(marked=bool(marks), kind=kind), score=round(prob, 4))
 
     def _resume_target(self, i: int, state: _State) -> int | None:
         """The earlier turn most like turn ``i``, beyond the ``resume_gap`` turns just before it."""
@@ -1088,6 +1181,20 @@ class TopicDetector(Detector):
             return None
         best = max(cands, key=lambda j: (float(T[j] @ T[i]), j))
         return best
+
+
+_FROZEN: dict[tuple[tuple[str, Any], ...], FrozenDict] = {}
+
+
+def _frozen(**attrs: Any) -> FrozenDict:
+    """A move's attributes, frozen once per distinct value (a Move keeps a FrozenDict as it is)."""
+    key = tuple(attrs.items())
+    got = _FROZEN.get(key)
+    if got is None:
+        if len(_FROZEN) > 10_000:
+            _FROZEN.clear()
+        got = _FROZEN[key] = FrozenDict(attrs)
+    return got
 
 
 def _cue(m: Match, text: str) -> str:
