@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, chain, compress
 from typing import Any
 
+from convmaint import _regex
 from convmaint.detect.base import Detector, Mode, register_detector, units
 from convmaint.errors import ConfigError
 from convmaint.lexicon import LexiconSet
@@ -73,6 +75,76 @@ def _not_talk(text: str, start: int, end: int, code: list[tuple[int, int]]) -> b
         return False
     wordy = sum(1 for t in tokens if sum(ch.isalpha() for ch in t) >= max(1, len(t) // 2))
     return wordy < len(tokens) / 2
+
+
+# The dependencies of a pronoun that leave its phrase open: a subject or a possessive ("she would, …").
+_OPEN_DEPS = frozenset({"nsubj", "nsubjpass", "expl", "poss", "dep", "ROOT", "csubj"})
+# The words of an editing expression that make a unit a correction of the unit before (_unit_correction).
+_CORRECTION_WORDS = ("rather", "actually", "sorry", "excuse", "correction", "meant")
+
+# For the cheap test of a turn (_may_self_repair), which reads the tokens joined by "\x01".
+_HAS_WORD = re.compile(r"\w")
+_NO_WORD_RE = re.compile(r"^[^\w]+$")  # a punctuation token, as ParsedTurn.punct has it
+_PUNCT_POS = frozenset({"PUNCT", "SYM"})
+# The pause marks other than hyphens (a turn with a hyphen gets the full search): comma, em dash.
+_PAUSE_CHAR_RE = re.compile(r"[,—]")
+# A punctuation token (no word character), to drop from the joined tokens.
+_PUNCT_TOKEN_RE = re.compile(r"\x01[^\w\x01]++(?=\x01)")
+# In the joined words: a character other than a lower-case letter, digit or apostrophe ("u.s.",
+# "1,000", "(um", "café"), which may stand next to an editing term inside a token or fold case
+# unlike ASCII, so that the joined words do not show where the editing terms are.
+_ODD_CHAR_RE = re.compile(r"[^\x01\x02a-z0-9_'’]")
+# Where a turn's words end in the joined words of a conversation: a word of its own, "_\x02<turn>".
+_TURN_END_RE = re.compile("\x01_\x02")
+# A word of a correction unit's opener or tail (_unit_correction) as a whole token.
+_CORRECTION_RE = re.compile(r"\x01(?:" + "|".join((*_CORRECTION_WORDS, "mean")) + r")\x01")
+_PHRASE_OK = re.compile(r"[a-z0-9_]+(?:'[a-z0-9_]+)*(?: [a-z0-9_]+(?:'[a-z0-9_]+)*)*")
+
+
+# Characters that match an ASCII letter case-insensitively but do not lower-case to it (İ, ı, ſ, K).
+_ODD_FOLD_RE = re.compile("[\u0130\u0131\u017f\u212a]")
+_DIGIT_RE = re.compile(r"\d")
+# The cue families of the cross-turn labels, as marker labels (and a strength) they are found by.
+_CUE_FAMILIES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "strong": (("repair.other",), "strong"),  # an explicit correction ("Not quite", "That's wrong")
+    "other": (("repair.other", "repair.other.marker"), None),  # also a reply particle ("No, …")
+    "third": (("repair.third_position",), None),  # "No, I meant…"
+    "followup": (("repair.self.followup",), None),  # "sorry, I meant…", "*Wednesday"
+}
+
+
+def _normalise_phrase(pattern: str) -> str:
+    """A phrase as the lexicon matcher normalises it: lower case, ASCII apostrophes, single spaces."""
+    return " ".join(pattern.strip().lower().replace("\u2019", "'").split())
+
+
+# White-space tokens between two words, in the joined tokens.
+_TOKEN_GAP_RE = re.compile(r"\x01(?:\s+\x01)*")
+# A character of a token that is no lower-case letter, digit or apostrophe, next to one that is: a
+# token that may hold a word of a phrase inside it ("(no", "no.", "u.s.").
+_MIXED_TOKEN_RE = re.compile(r"[^\x01a-z0-9_'’\s](?:(?<=[a-z0-9_'’].)|(?=[a-z0-9_'’]))")
+
+
+def _tokens_trie(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    """Phrases as the tokenizers cut them, in the lower-case tokens joined by "\\x01": at each token,
+    the longest phrase that starts there, as group 1. A space between words may be a run of white-
+    space tokens; an apostrophe may start a token ("let" "'s"). A trie, as the lexicon's matcher
+    builds one, so that a token is tried against each branch at most once."""
+    units = {" ": r"\x01(?:\s+\x01)*", "'": r"\x01?['’]"}
+    root: dict[str, dict] = {}
+    for phrase in phrases:
+        node = root
+        for ch in phrase:
+            node = node.setdefault(units.get(ch) or re.escape(ch), {})
+        node[""] = {}
+
+    def branch(node: dict[str, dict]) -> str:
+        alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
+        if "" in node:
+            alts.append(r"(?=\x01)")  # the phrase ends with a token
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return _regex.compile(r"\x01(?=(" + branch(root) + "))") if root else None  # (compiled once per machine)
 
 
 @dataclass(slots=True)
@@ -228,8 +300,35 @@ class RepairDetector(Detector):
         self._numbers = frozenset(e.pattern for e in words if e.label == "number")
         self._parenthetical = frozenset(e.pattern for e in words if e.label == "parenthetical")
         self._subordinators = frozenset(e.pattern for e in words if e.label == "subordinator")
+        self._numtime = self._numbers | self._temporal
         self._found: dict[tuple[int, int, int], Any] = {}
         self._after_question = False
+        # For _may_self_repair: the editing terms as token sequences in the joined lower-case tokens
+        # (phrase entries of plain words only; otherwise every turn gets the full search), and a
+        # phrase of up to max_repeat words said twice in a row, in the joined words.
+        kinds: dict[str, str] = {}  # normalised phrase: its strongest type
+        for e in self._editing.entries:
+            phrase = _normalise_phrase(str(e.pattern))
+            kind = str(e.attributes.get("type", "filler"))
+            if phrase not in kinds or _ET_RANK.get(kind, 0) > _ET_RANK.get(kinds[phrase], 0):
+                kinds[phrase] = kind
+        self._text_edits = all(e.match == "phrase" for e in self._editing.entries) and all(
+            _PHRASE_OK.fullmatch(x) for x in kinds) and set(kinds.values()) <= set(_ET_RANK)
+
+        self._filler_re = _tokens_trie([x for x, k in kinds.items() if k == "filler"])
+        self._edit_re = _tokens_trie([x for x, k in kinds.items() if k != "weak"])
+        self._explicit_re = _tokens_trie([x for x, k in kinds.items() if k == "explicit"])
+        self._repeat_re = re.compile(rf"\x01((?:[^\x01]++\x01){{1,{max_repeat}}})\1") if max_repeat >= 1 else None
+        # For _cue_turns: the cue phrases as token sequences, and the families of each phrase.
+        markers = self._markers.entries
+        self._cue_families: dict[str, set[str]] = {}
+        self._cue_re: re.Pattern[str] | None = None
+        if all(e.match == "phrase" and _PHRASE_OK.fullmatch(_normalise_phrase(str(e.pattern))) for e in markers):
+            for name, (labels, strength) in _CUE_FAMILIES.items():
+                for e in markers:
+                    if e.label in labels and (strength is None or e.attributes.get("strength", "medium") == strength):
+                        self._cue_families.setdefault(_normalise_phrase(str(e.pattern)), set()).add(name)
+            self._cue_re = _tokens_trie(sorted({_normalise_phrase(str(e.pattern)) for e in markers}))
 
     def config(self) -> dict[str, Any]:
         cfg = super().config()
@@ -243,17 +342,20 @@ class RepairDetector(Detector):
         last_by: dict[str, int] = {}
         turns = conv.turns
         self._found: dict[tuple[int, int, int], Any] = {}  # matcher results per turn and unit, for this call
-        for turn, p in zip(turns, parsed):
+        cues = self._cue_turns(conv, parsed)
+        may = self._self_repair_turns(conv, parsed)
+        for turn, p, may_repair in zip(turns, parsed, may):
             asked = turn.index > 0 and turns[turn.index - 1].speaker != turn.speaker and "?" in turns[turn.index - 1].text[-3:]
-            moves.extend(self._self_repairs(turn, p, asked))
+            moves.extend(self._self_repairs(turn, p, asked, may_repair))
             prev = last_by.get(turn.speaker)
             m = None
-            if prev is not None and prev == turn.index - 1:
+            if prev is not None and prev == turn.index - 1 and (
+                    "*" in turn.text or cues["followup"] is None or turn.index in cues["followup"]):
                 m = self._followup_repair(turns[prev], turn, p)
             # (_left_open is _cross_turn_repair's first test, before the costlier look at the turns between)
-            if m is None and self.cross_turn and prev is not None and turn.index - prev <= 3 and len(p) and self._left_open(
+            if m is None and self.cross_turn and prev is not None and turn.index - prev <= 3 and len(p) and self._may_be_open(
                 turns[prev], parsed[prev]
-            ) and all(
+            ) and self._left_open(turns[prev], parsed[prev]) and all(
                 len(_WORD_RE.findall(turns[k].text)) <= self.max_interjection and not turns[k].text.rstrip().endswith("?")
                 for k in range(prev + 1, turn.index)
             ):
@@ -267,17 +369,99 @@ class RepairDetector(Detector):
         requests = [m for m in prior if m.label == "clarification.request" and m.target is not None and m.target < m.turn]
         # an explicit correction ("Not quite — …", "A small correction first: …") outranks the
         # other readings of the same turn
-        strong = self._other_corrections(conv, parsed, requests, set(), strong_only=True)
+        strong = self._other_corrections(conv, parsed, requests, set(), strong_only=True, cues=cues)
         taken = {m.turn for m in strong}
         completions = self._completions(conv, parsed, requests, taken)
         taken |= {m.turn for m in completions}
-        third = self._third_position(conv, parsed, requests, taken)
+        third = self._third_position(conv, parsed, requests, taken, cues=cues)
         taken |= {m.turn for m in third}
         moves.extend(strong)
         moves.extend(completions)
         moves.extend(third)
-        moves.extend(self._other_corrections(conv, parsed, requests, taken))
+        moves.extend(self._other_corrections(conv, parsed, requests, taken, cues=cues))
         return moves
+
+    def _cue_turns(self, conv: Conversation, parsed: Sequence[ParsedTurn]) -> dict[str, set[int] | None]:
+        """Per cue family (see _CUE_FAMILIES), the turns that may hold one of its phrases (None: any).
+
+        A phrase the matcher finds in a unit stands where no letter, digit, apostrophe or hyphen is
+        before it and no letter, digit or apostrophe after it (or the unit ends: a sentence ends with
+        a token, a source's segment may end anywhere), with white space between its words; so its
+        words are tokens (cut only before an apostrophe, "let" "'s", as spaCy and the regex
+        tokenizer cut text), unless a token also holds a mark next to one ("(no", "no."). The
+        phrases are looked for so in the conversation's lower-case tokens, in one pass, with the
+        shorter phrases they start with (which a unit ending early would show); turns with
+        segments or such a token may hold any. str.lower matches case-insensitive matching except
+        for four characters (İ ı ſ K), which leave the whole conversation to the full search.
+        """
+        turns = conv.turns
+        if self._cue_re is None or all(t.segments for t in turns) or _ODD_FOLD_RE.search("".join(t.text for t in turns)):
+            return dict.fromkeys(_CUE_FAMILIES)  # (with segments, a turn may hold any cue: see below)
+        lows = [p.lower for p in parsed]
+        joined = "\x01" + "\x01".join(chain.from_iterable(lows)) + "\x01"
+        firsts = list(accumulate(map(len, lows), initial=0))  # each turn's first token
+
+        def turns_of(matches: Iterator[re.Match[str]]) -> Iterator[tuple[int, re.Match[str]]]:
+            # the turn of each match, from the "\x01"s before it (counted once, left to right)
+            k = last = 0
+            for m in matches:
+                k += joined.count("\x01", last, m.start() + 1)
+                last = m.start() + 1
+                yield bisect_right(firsts, k - 1) - 1, m
+
+        out: dict[str, set[int] | None] = {name: set() for name in _CUE_FAMILIES}
+        anything = {t for t, turn in enumerate(turns) if turn.segments}
+        anything.update(t for t, _ in turns_of(_MIXED_TOKEN_RE.finditer(joined)))
+        families = self._cue_families
+        for t, m in turns_of(self._cue_re.finditer(joined)):
+            words = _TOKEN_GAP_RE.sub(" ", m.group(1)).replace(" '", "'").replace(" ’", "'").replace("’", "'").split(" ")
+            for k in range(1, len(words) + 1):  # the phrase and the phrases it starts with
+                for name in families.get(" ".join(words[:k]), ()):
+                    out[name].add(t)  # type: ignore[union-attr]
+        for found in out.values():
+            found.update(anything)  # type: ignore[union-attr]
+        return out
+
+    @staticmethod
+    def _may_be_open(pturn: Turn, pp: ParsedTurn) -> bool:
+        """A cheap necessary condition for :meth:`_left_open`: where the last token ends the text, the
+        turn's last unit ends there too (a sentence or the whole text, trimmed), so the text's last
+        character decides. (Segments may end anywhere: there the units decide.)"""
+        if pturn.segments or not len(pp):
+            return True
+        text = pturn.text
+        end = len(text.rstrip())
+        if not end or pp.starts[-1] + len(pp.words[-1]) != end:
+            return True
+        return text[end - 1] not in ".?!"
+
+    def _may_be_bare_correction(self, turn: Turn, p: ParsedTurn) -> bool:
+        """A cheap necessary condition for a bare-fragment correction in :meth:`_other_corrections`:
+        it hedges ("the 4th, I think") or puts a number or a time in place (see :meth:`_slot`), and
+        the first unit is a bare fragment (:meth:`_bare_fragment`)."""
+        low = turn.text.lower()
+        if not (any(h in low for h in _HEDGES) or _DIGIT_RE.search(turn.text) is not None
+                or not self._numtime.isdisjoint(p.lower) or (bool(p.pos) and "NUM" in p.pos)):
+            return False
+        if turn.segments:
+            return True
+        # The fragment is the turn's first unit: without segments, its first sentence (as
+        # ParsedTurn.sentence_spans cuts it, trimmed), unless that is empty; then the units decide.
+        text, n = turn.text, len(p)
+        end = min((x for x in p.sent_starts if x > 0), default=n) if "sents" in p.annotations else n
+        if not n or end > n:
+            return True
+        s, e = (p.starts[0], p.starts[end - 1] + len(p.words[end - 1])) if "sents" in p.annotations else (0, len(text))
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s == e:
+            return True
+        # its words: the tokens of the sentence that are not punctuation (as ParsedTurn.punct has it,
+        # here for these tokens only; the white-space tokens the trimming leaves out are punctuation)
+        pos, toks = p.pos, p.words
+        return self._bare_words(p, [k for k in range(end) if not ((pos and pos[k] in _PUNCT_POS) or _NO_WORD_RE.match(toks[k]))])
 
     # ------------------------------------------------------------------------- helpers across turns
 
@@ -380,14 +564,18 @@ class RepairDetector(Detector):
     # ------------------------------------------------------------------------- repair.third_position
 
     def _third_position(self, conv: Conversation, parsed: Sequence[ParsedTurn], requests: list[Move],
-                        completions: set[int]) -> list[Move]:
-        """"No, I meant…" from the speaker whose earlier turn the partner has just responded to."""
+                        completions: set[int], cues: dict[str, set[int] | None] | None = None) -> list[Move]:
+        """"No, I meant…" from the speaker whose earlier turn the partner has just responded to.
+        ``cues`` (see :meth:`_cue_turns`) leaves out turns without a word of a third-position frame."""
         out: list[Move] = []
         turns = conv.turns
+        third_cues = None if cues is None else cues["third"]
         for t in range(2, len(turns)):
             turn, p = turns[t], parsed[t]
             via = t - 1
             if t in completions or turns[via].speaker == turn.speaker or not len(p):
+                continue
+            if third_cues is not None and t not in third_cues:
                 continue
             source = next((k for k in range(via - 1, -1, -1) if turns[k].speaker == turn.speaker), None)
             if source is None:
@@ -412,22 +600,33 @@ class RepairDetector(Detector):
     # ------------------------------------------------------------------------- repair.other
 
     def _other_corrections(self, conv: Conversation, parsed: Sequence[ParsedTurn], requests: list[Move],
-                           taken: set[int], strong_only: bool = False) -> list[Move]:
-        """The partner corrects what the previous speaker said: "No, it's the 12th." after "the 15th"."""
+                           taken: set[int], strong_only: bool = False,
+                           cues: dict[str, set[int] | None] | None = None) -> list[Move]:
+        """The partner corrects what the previous speaker said: "No, it's the 12th." after "the 15th".
+        ``cues`` (see :meth:`_cue_turns`) leaves out turns without a word of a cue they need."""
         out: list[Move] = []
         turns = conv.turns
         asked = {(m.turn, m.start) for m in requests}
+        strong_cues = None if cues is None else cues["strong"]
+        other_cues = None if cues is None else cues["other"]
         for t in range(1, len(turns)):
             turn, p = turns[t], parsed[t]
             prev, pp = turns[t - 1], parsed[t - 1]
             if t in taken or prev.speaker == turn.speaker or not len(p) or not len(pp):
+                continue
+            # a move needs a strong correction frame, or (in the second pass) a correction marker or
+            # a bare fragment that hedges or puts a number or a time in place
+            if strong_cues is not None and t not in strong_cues and (strong_only or (
+                    other_cues is not None and t not in other_cues and not self._may_be_bare_correction(turn, p))):
                 continue
             spans = self._spans(turn, p)
             wh_question: bool | None = None  # worked out when first needed
             for s, e in spans[:2]:
                 if any(m.turn == t and s <= m.start < e for m in requests) or (t, s) in asked:
                     continue  # "you mean the red one?" asks; it does not correct
-                strong = self._marker(turn, p, s, e, ("repair.other",), 2)
+                # (no phrase of the family in the turn: no marker, see _cue_turns)
+                maybe = other_cues is None or t in other_cues
+                strong = self._marker(turn, p, s, e, ("repair.other",), 2) if maybe else None
                 if (strong is not None and strong.entry.attributes.get("strength") == "strong"
                         and all(w in _LEAD_OK for w in _WORD_RE.findall(turn.text[s:strong.start].lower()))):
                     out.append(self._other_move(t, s, e, strong.start, strong.end, turn, 0.8))
@@ -446,7 +645,7 @@ class RepairDetector(Detector):
                     continue  # a question offers a candidate; it does not assert a correction
                 if (s, e) != spans[0]:
                     continue  # a reply particle opens the reply
-                marker = self._marker(turn, p, s, e, ("repair.other", "repair.other.marker"), 1)
+                marker = self._marker(turn, p, s, e, ("repair.other", "repair.other.marker"), 1) if maybe else None
                 if marker is not None:
                     lead = turn.text[s:marker.start].lower()
                     if re.search(r"\b(oh|ah|aw)\W*$", lead):
@@ -583,7 +782,10 @@ class RepairDetector(Detector):
         """A short verbless unit ("the 4th, I think."): hedges aside, at most four words."""
         i, j = p.tokens_in(s, e)
         punct = p.punct
-        words = [k for k in range(i, j) if not punct[k]]
+        return self._bare_words(p, [k for k in range(i, j) if not punct[k]])
+
+    def _bare_words(self, p: ParsedTurn, words: list[int]) -> bool:
+        """:meth:`_bare_fragment` for the unit's words (token indexes)."""
         text = " ".join(p.lower[k] for k in words)
         for hedge in _HEDGES:
             text = text.replace(hedge, " ")
@@ -699,9 +901,10 @@ class RepairDetector(Detector):
 
     # ------------------------------------------------------------------------- self-repair
 
-    def _self_repairs(self, turn: Turn, p: ParsedTurn, after_question: bool = False) -> list[Move]:
+    def _self_repairs(self, turn: Turn, p: ParsedTurn, after_question: bool = False, may: bool | None = None) -> list[Move]:
+        """The self-repairs of a turn (``may``: :meth:`_may_self_repair`, if known)."""
         moves: list[Move] = []
-        if not len(p):
+        if not len(p) or not (self._may_self_repair(turn, p) if may is None else may):
             return moves
         before: list[_Word] | tuple[int, int] = []  # the unit before: its words, or its span until they are needed
         code = _code_regions(turn.text)
@@ -740,6 +943,179 @@ class RepairDetector(Detector):
                     continue
                 moves.append(self._self_move(turn, p, words, r, s, e))
         return moves
+
+    def _may_self_repair(self, turn: Turn, p: ParsedTurn) -> bool:
+        """A cheap necessary condition for a self-repair in the turn: False only where no unit holds one.
+
+        It reads the turn's lower-case tokens joined by "\\x01" (regular expressions over that
+        string instead of a pass over the tokens in Python), over the whole turn (a unit's words
+        are a stretch of the turn's words, and a unit starts with no pause before its first word,
+        so whatever a unit shows, the turn shows too), and looks for what some rule of
+        :meth:`_find` or :meth:`_unit_correction` needs: a word of a correcting opener; a filled
+        pause; a phrase said twice in a row; after an editing term, a word said shortly before;
+        and at a comma or an em dash, an explicit editing term, a word of the repair said just
+        before the pause, or an unfinished phrase (an open-ended last word).
+
+        The editing terms are found as token sequences: the matcher finds them in the text where
+        no letter, digit, apostrophe or hyphen is next to them, with white space between words, so
+        their words are tokens, as spaCy and the regex tokenizer cut text (every character but white
+        space in a token, none inside a word; a word cut only before an apostrophe, "let" "'s"),
+        unless a token also holds another mark ("(um", "u.s."). Turns with such a token, an empty
+        token or a word tagged as punctuation (the joined words would not be the unit's words),
+        turns with a hyphen (cut-off words "th-", infix hyphens "bye-bye", dashes), and turns with
+        a source's segments (transcribed speech, whose short disfluent turns the test would mostly
+        pass at a cost the full search does not repay) get the full search.
+        """
+        return self._turns_may_repair([(turn, p)])[0]
+
+    def _self_repair_turns(self, conv: Conversation, parsed: Sequence[ParsedTurn]) -> list[bool]:
+        """:meth:`_may_self_repair` for each turn of a conversation."""
+        return self._turns_may_repair(list(zip(conv.turns, parsed)))
+
+    def _turns_may_repair(self, pairs: list[tuple[Turn, ParsedTurn]]) -> list[bool]:
+        """:meth:`_may_self_repair` for turns, its regular expressions run once over all their joined
+        words, each turn's closed by a word of its own ("_\\x02<n>") that no phrase or repetition
+        goes across."""
+        out = [False] * len(pairs)
+        cand: list[int] = []  # the turns for the joined-token tests
+        for i, (turn, p) in enumerate(pairs):
+            if not len(p):
+                continue
+            text = turn.text
+            if not self._text_edits or turn.segments or "-" in text or "–" in text or "\x02" in text:
+                out[i] = True  # segments; "th-", "bye-bye", "then- still": the full search decides
+            else:
+                cand.append(i)
+        if not cand:
+            return out
+        joined = "".join(["\x01" + "\x01".join(pairs[i][1].lower) + f"\x01_\x02{i}" for i in cand]) + "\x01"
+        # the words alone (a token is a word if it has a word character, as ParsedTurn.punct has it,
+        # unless the tagger calls such a token punctuation; str.lower keeps whether it has one)
+        plain = _PUNCT_TOKEN_RE.sub("", joined)
+        ends = [m.start() for m in _TURN_END_RE.finditer(plain)]  # where each candidate's words end
+        starts = [0] + [e + len(f"\x01_\x02{i}") for e, i in zip(ends, cand)]
+
+        def turn_at(pos: int, ends: list[int] = ends) -> int:
+            return cand[bisect_left(ends, pos)]
+
+        if "\x01\x01" in joined:  # an empty token
+            jends = [m.start() for m in _TURN_END_RE.finditer(joined)]
+            for m in re.finditer("\x01\x01", joined):
+                out[cand[bisect_left(jends, m.start())]] = True
+        tagged = [i for i in cand if pairs[i][1].pos]
+        if tagged and _HAS_WORD.search("".join(compress(chain.from_iterable(pairs[i][1].words for i in tagged), map(
+                _PUNCT_POS.__contains__, chain.from_iterable(pairs[i][1].pos for i in tagged))))):
+            for i in tagged:  # a word tagged punctuation (rare): find its turn
+                p = pairs[i][1]
+                if _HAS_WORD.search("".join(compress(p.words, map(_PUNCT_POS.__contains__, p.pos)))):
+                    out[i] = True
+        for rx in (_ODD_CHAR_RE, self._filler_re, self._repeat_re):
+            # a token with a mark next to letters; a filled pause; a word or phrase said twice in a
+            # row ("I, I think", "how to how to")
+            if rx is not None:
+                for m in rx.finditer(plain):
+                    out[turn_at(m.start())] = True
+        for m in _CORRECTION_RE.finditer(plain):
+            # _unit_correction: a second unit with "rather", "actually", "sorry", … or a final "I mean"
+            i = turn_at(m.start())
+            turn, p = pairs[i]
+            if turn.segments or len(p.sent_starts) > 1 or "\n" in turn.text:
+                out[i] = True
+        rest = [k for k, i in enumerate(cand) if not out[i]]
+        if not rest:
+            return out
+        edits: dict[int, set[int]] = {}  # words that may be in an editing term (not a weak one), by turn and index
+        explicit: dict[int, set[int]] = {}
+        for rx, into in ((self._edit_re, edits), (self._explicit_re, explicit)):
+            if rx is not None:
+                for m in rx.finditer(plain):
+                    k = bisect_left(ends, m.start())
+                    x = plain.count("\x01", starts[k], m.start())
+                    into.setdefault(cand[k], set()).update(range(x, x + m.group(1).count("\x01") + 1))
+        for k in rest:
+            i = cand[k]
+            region = plain[starts[k] + 1:ends[k]]
+            said = region.split("\x01") if region else []
+            out[i] = self._words_may_repair(*pairs[i], said, edits.get(i, set()), explicit.get(i, set()))
+        return out
+
+    def _words_may_repair(self, turn: Turn, p: ParsedTurn, said: list[str], edits: set[int], explicit: set[int]) -> bool:
+        """The rest of :meth:`_turns_may_repair` for a turn, in Python: a repetition across editing
+        terms, and the pauses (``said``: the words; ``edits`` and ``explicit``: the words of editing
+        terms, and maybe more)."""
+        text = turn.text
+        repeats = len(set(said)) < len(said)  # onsets, insertions and repetitions say a word again
+        pauses = "," in text or "—" in text
+        if not repeats and not pauses:
+            return False
+        # a repetition across editing terms ("the, you know, the"; words i…j-1, editing terms g…j-1): the
+        # word after them says again a word of the max_repeat + max_gap before, and the reparandum's
+        # last word (before g) comes again in the first max_repeat words from j
+        if repeats and edits:
+            reach = self.max_repeat + max(0, self.max_gap)
+            n = len(said)
+            for x in edits:
+                j = x + 1
+                if j >= n or said[j] not in said[max(0, j - reach):x]:
+                    continue
+                g = x
+                while g >= max(1, j - max(0, self.max_gap)):
+                    if said[g - 1] in said[j:j + self.max_repeat] and said[j] in said[max(0, j - reach):g]:
+                        return True
+                    if g - 1 not in edits:
+                        break
+                    g -= 1
+        if not pauses:
+            return False
+        lower = p.lower
+        widx = list(compress(range(len(lower)), map(_HAS_WORD.search, lower)))  # the words' tokens
+        n = len(widx)
+        starts, words = p.starts, p.words
+        for m in _PAUSE_CHAR_RE.finditer(text):
+            q = m.start()
+            k = bisect_right(starts, q) - 1
+            if k < 0 or starts[k] + len(words[k]) <= q or _HAS_WORD.search(words[k]):
+                continue  # not in a punctuation token ("1,000")
+            b = bisect_right(widx, k)  # the word after the pause
+            if 0 < b < n and self._pause_may_repair(p, widx, said, b, edits, explicit, repeats):
+                return True
+        return False
+
+    def _pause_may_repair(self, p: ParsedTurn, widx: list[int], said: list[str], b: int, edits: set[int],
+                          explicit: set[int], repeats: bool) -> bool:
+        """For :meth:`_may_self_repair`: whether a rule may find a repair at a pause before word ``b``
+        (the words are the tokens ``widx``, lower-case ``said``; ``edits`` and ``explicit`` hold the
+        words of editing terms and maybe more, so that the editing phases taken here hold the real ones)."""
+        if b in explicit:
+            return True  # _explicit_at: "Tuesday, no, Wednesday"
+        n = len(widx)
+        # where the repair may start (_repair_starts) and where the reparandum may end (before editing terms)
+        j = b
+        while j < n and j in edits and j - b < self.max_gap:
+            j += 1
+        e = b
+        while e - 1 > 0 and e - 1 in edits:
+            e -= 1
+        if repeats:
+            # _onset_at: the repair's first word said up to max_reparandum words before the pause
+            if not set(said[max(0, b - self.max_reparandum):b]).isdisjoint(said[b:j + 1]):
+                return True
+            # _inserted_onset_at: a word of the three before the editing phase said again one or two words in
+            if not set(said[max(0, e - 3):b]).isdisjoint(said[b + 1:j + 3]):
+                return True
+        # _parallel_at (and _cut_at, whose auxiliary is one): an unfinished phrase before the editing phase
+        full = self.mode == "full" and bool(p.pos)
+        lower = p.lower
+        for a in range(max(0, e - 1), b):
+            k = widx[a]
+            low = lower[k]
+            if full:
+                pos, dep = p.pos[k], (p.deps[k] if p.deps else "")
+            else:
+                pos, dep = self._closed.get(low, ""), ""
+            if (dep in _OPEN_DEPS if dep else low in _SUBJECT_PRONOUNS) if pos == "PRON" else pos in _OPEN_ENDED_POS:
+                return True
+        return False
 
     @staticmethod
     def _units(turn: Turn, p: ParsedTurn, spans: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
@@ -920,7 +1296,7 @@ class RepairDetector(Detector):
             end = n - (1 if tail == "rather" else 2)
         # a bare "or" mostly adds an alternative and "I mean" mostly elaborates: only the
         # unambiguous openers ("or rather", "actually", "sorry", "excuse me") mark a correction
-        if not tail and not any(w in opener.split() for w in ("rather", "actually", "sorry", "excuse", "correction", "meant")):
+        if not tail and not any(w in opener.split() for w in _CORRECTION_WORDS):
             return None
         frag = words[y:end]
         if "sorry" in opener.split() and frag and frag[0].low in ("for", "about", "to", "that", "if"):
@@ -1011,7 +1387,7 @@ class RepairDetector(Detector):
             return True
         if w.pos == "PRON":
             if w.dep:
-                return w.dep in ("nsubj", "nsubjpass", "expl", "poss", "dep", "ROOT", "csubj")
+                return w.dep in _OPEN_DEPS
             return w.low in _SUBJECT_PRONOUNS and not w.obj
         return w.pos in _OPEN_ENDED_POS
 

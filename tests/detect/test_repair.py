@@ -120,6 +120,62 @@ def test_no_self_repair_lite(lexicons, text):
     assert _labels(_run(lexicons, None, [text]), "repair.self") == []
 
 
+# The cheap tests that leave a turn out of the full search must keep every turn with a repair.
+_REPAIRS = [
+    "we went to the, uh, the store",
+    "I, I think so",
+    "how to how to do it",
+    "Are we meeting on Tuesday, no, Wednesday?",
+    "he, I mean Tom, called",
+    "so I, maybe I misunderstood",
+    "the chairs, the folding chairs were gone",
+    "we, they have a dog",
+    "I guess, you know, I guess we can start",
+    "The planner is done. Or rather the manager.",
+    "Let's see, let's see what they say",
+    "I'm, I'm not sure",
+]
+
+
+@pytest.mark.parametrize("text", _REPAIRS)
+def test_turn_test_keeps_repairs_lite(lexicons, text):
+    det = RepairDetector(lexicons=lexicons, mode="lite")
+    conv, parsed = _conv([text]), [_fast_parse(text)]
+    found = _labels(det.detect(conv, parsed), "repair.self")
+    assert det._self_repair_turns(conv, parsed) == [True] or not found
+
+
+def test_turn_test_leaves_out_turns_without_cues_lite(lexicons):
+    texts = ["I love that movie so much.", "What did you think of it?", "It was great, I think"]
+    det = RepairDetector(lexicons=lexicons, mode="lite")
+    assert det._self_repair_turns(_conv(texts), [_fast_parse(t) for t in texts]) == [False, False, False]
+
+
+def test_turn_test_is_the_same_per_turn_and_per_conversation_lite(lexicons):
+    texts = [*_REPAIRS, "I love that movie so much.", "th- the store", "", "ok, sure"]
+    det = RepairDetector(lexicons=lexicons, mode="lite")
+    conv, parsed = _conv(texts), [_fast_parse(t) for t in texts]
+    assert det._self_repair_turns(conv, parsed) == [bool(len(p)) and det._may_self_repair(t, p)
+                                                    for t, p in zip(conv.turns, parsed)]
+
+
+def test_tokens_trie_takes_clitics_cut_or_not():
+    from convmaint.detect.repair import _tokens_trie
+
+    rx = _tokens_trie(["let's see", "i'm sorry", "so", "so what"])
+    joined = "\x01let\x01's\x01see\x01i'm\x01\n\x01sorry\x01so\x01sorry\x01so\x01what\x01"
+    assert [m.group(1) for m in rx.finditer(joined)] == [
+        "let\x01's\x01see", "i'm\x01\n\x01sorry", "so", "so\x01what"]
+
+
+def test_cue_turns_lite(lexicons):
+    texts = ["The file is on the desk.", "Which one?", "No, I meant the other file.", "ok", "Not quite: it is 5."]
+    det = RepairDetector(lexicons=lexicons, mode="lite")
+    cues = det._cue_turns(_conv(texts), [_fast_parse(t) for t in texts])
+    assert cues["third"] == {2} and cues["strong"] == {4}
+    assert {2, 4} <= cues["other"] and 0 not in cues["other"]
+
+
 def test_editing_term_span_and_level_lite(lexicons):
     text = "Are we meeting on Tuesday, no, Wednesday?"
     (m,) = _labels(_run(lexicons, None, [text]), "repair.self")
