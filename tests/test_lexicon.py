@@ -177,3 +177,31 @@ def test_lexicon_cache_can_be_disabled(tmp_path, monkeypatch):
     monkeypatch.setattr(lexicon, "_LOADED", {})
     f = _lex(tmp_path, "[[entries]]\npattern = \"I mean\"\nlabel = \"editing_term\"\n")
     assert load_lexicon(f).entries[0].pattern == "I mean"
+
+
+def test_find_on_ascii_text_matches_the_ignorecase_scan():
+    """ASCII text is scanned lower-cased without IGNORECASE: the same matches as the IGNORECASE trie."""
+    import copy
+    import random
+
+    from convmaint.lexicon import Matcher, load_lexicons
+    from convmaint.nlp.regex_backend import parse_text
+
+    lexicons = load_lexicons()
+    rnd = random.Random(3)
+    for lex in lexicons.lexicons.values():
+        m = Matcher(lex.entries)
+        if m._lower_regex is None:
+            continue
+        reference = copy.copy(m)
+        reference._lower_regex = None
+        phrases = [e.pattern for e in lex.entries if e.match == "phrase"]
+        for _ in range(200):
+            words = [rnd.choice(phrases) if rnd.random() < 0.4 else rnd.choice(["so", "I", "the", "OK", "-", "'", "uh"])
+                     for _ in range(rnd.randint(1, 6))]
+            text = rnd.choice([" ", "  ", ", ", "-", "'"]).join(words)
+            text = "".join(c.upper() if rnd.random() < 0.3 else c for c in text)
+            p = parse_text(text)
+            assert m.find(p) == reference.find(p), text
+            if len(text) > 4:
+                assert m.find(p, 2, len(text) - 1) == reference.find(p, 2, len(text) - 1), text

@@ -6,6 +6,8 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
+from functools import partial
+from operator import add, is_not, or_
 from typing import Any, Protocol
 
 __all__ = ["ANNOTATIONS", "Backend", "ParsedTurn", "check_requirements"]
@@ -22,6 +24,8 @@ __all__ = ["ANNOTATIONS", "Backend", "ParsedTurn", "check_requirements"]
 ANNOTATIONS: tuple[str, ...] = ("tokens", "sents", "pos", "lemma", "dep", "noun_chunks", "ents")
 
 _PUNCT_RE = re.compile(r"^[^\w]+$")
+_PUNCT_TAGS = frozenset({"PUNCT", "SYM"})
+_MATCHED = partial(is_not, None)  # _MATCHED(m) is m is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,7 @@ class ParsedTurn:
         """Character offset one past each token."""
         ends = getattr(self, "_ends", None)  # absent on objects pickled by older versions
         if ends is None:
-            ends = tuple(s + len(w) for s, w in zip(self.starts, self.words))
+            ends = tuple(map(add, self.starts, map(len, self.words)))  # (map: no Python frame per token)
             object.__setattr__(self, "_ends", ends)
         return ends
 
@@ -93,11 +97,12 @@ class ParsedTurn:
         """Whether each token is punctuation (a PUNCT or SYM tag, or no word character)."""
         flags = getattr(self, "_punct", None)
         if flags is None:
-            match = _PUNCT_RE.match
+            # match(w) is not None, token by token, in C (map) rather than a Python loop.
+            no_word_char = map(_MATCHED, map(_PUNCT_RE.match, self.words))
             if self.pos:
-                flags = tuple(p in ("PUNCT", "SYM") or match(w) is not None for p, w in zip(self.pos, self.words))
+                flags = tuple(map(or_, map(_PUNCT_TAGS.__contains__, self.pos), no_word_char))
             else:
-                flags = tuple(match(w) is not None for w in self.words)
+                flags = tuple(no_word_char)
             object.__setattr__(self, "_punct", flags)
         return flags
 
