@@ -156,8 +156,6 @@ def _load_wordllama() -> _WordLlama:
     itself costs more than the load (it pulls in pydantic and reconfigures logging). Loaded once
     per process: the model is read-only, so detectors share it (and its cache of encoded words).
     """
-    import numpy as np
-
     folder = _wordllama_dir()
     weights = folder / "weights" / "l2_supercat_256.safetensors"
     tokenizer = folder / "tokenizers" / "l2_supercat_tokenizer_config.json"
@@ -185,8 +183,8 @@ def _load_wordllama() -> _WordLlama:
     by_word = (tok.pre_tokenizer is None and tok.normalizer is not None
                and tok.normalizer.normalize_str(" a  b") == "\u2581\u2581a\u2581\u2581b"
                and {t.content for t in tok.get_added_tokens_decoder().values()} <= {"<unk>", "<s>", "</s>"})
-    # Widened to float32 once, as WordLlama does (widening only the rows used costs more).
-    return _WordLlama(np.ascontiguousarray(table.astype(np.float32)), tok, by_word)
+    # Widened to float32 on first use, as WordLlama does (widening only the rows used costs more).
+    return _WordLlama(table, tok, by_word)
 
 
 # Special tokens the tokenizer extracts from raw text: texts with them (or with its own word-start
@@ -227,11 +225,27 @@ class _WordLlama:
     """
 
     def __init__(self, table: Any, tokenizer: Any, by_word: bool = True) -> None:
-        self.table = table
+        self._raw = table  # as stored (float16); see table and columns
         self.tokenizer = tokenizer
         self.by_word = by_word
         self._ids: dict[str, list[int]] = {}  # string -> the tokenizer's ids for it (a word, or a whole text)
         self._starts_word: dict[int, bool] = {}  # id -> whether its token starts with "▁" (as a word's first does)
+
+    @functools.cached_property
+    def table(self) -> Any:
+        """The token embeddings widened to float32, contiguous (widened on first use)."""
+        import numpy as np
+
+        return np.ascontiguousarray(self._raw, dtype=np.float32)
+
+    def columns(self, dims: int) -> Any:
+        """``table[:, :dims]`` as a contiguous array, widening only those columns when the whole
+        table is not widened yet (fast mode reads 64 of the 256)."""
+        import numpy as np
+
+        if "table" in self.__dict__ or dims >= self._raw.shape[1]:
+            return np.ascontiguousarray(self.table[:, :dims])
+        return np.ascontiguousarray(self._raw[:, :dims], dtype=np.float32)
 
     def token_ids(self, texts: Sequence[str]) -> tuple[list[int], Any]:
         """The token ids of all ``texts`` one after the other, and how many each text has.

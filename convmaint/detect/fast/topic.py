@@ -59,6 +59,7 @@ from itertools import accumulate, chain, compress, count, islice, pairwise, repe
 from operator import add, attrgetter, eq, itemgetter, not_
 from typing import Any
 
+from convmaint import _regex  # (large tries: compiled programs cached per user)
 from convmaint.detect.base import Detector, Mode, register_detector, units
 from convmaint.detect.topic import (  # the parse detector's word lists
     _ANAPHOR,
@@ -232,7 +233,7 @@ class _WordVectors:
         self.pending: dict[str, int] = {}  # words entered without their rows computed: see add_new
         self._bpe = self._word_encoder()
         # The token embeddings cut to dims, contiguous: a new word's rows are gathered from here.
-        self._token_rows = np.ascontiguousarray(self.model.table[:, :dims])
+        self._token_rows = self.model.columns(dims)
         self._prefill()
         self.base = self.size  # the rows kept when the table starts afresh
 
@@ -268,7 +269,7 @@ class _WordVectors:
         sample = words[::97]
         got, sizes = self.model.token_ids(sample)
         if sizes.tolist() == [1] * len(sample) and got == token[::97].tolist():
-            self._add(words, self.model.table[token, :self.dims])
+            self._add(words, self._token_rows[token])
         else:  # not the tokenizer this shortcut expects: encode them
             self.add(words)
 
@@ -535,16 +536,16 @@ class FastTopicDetector(Detector):
         # pattern consumes (the text gets one in front): a pattern that starts with a set of
         # characters lets the engine skip the letters between words without trying a match there
         # (the set is ASCII, fast to test; a non-ASCII word character is turned away after it).
-        self._cue_rx = re.compile(r"[^a-z0-9_'\u2019-](?<![^\x00-\x7f\W])(?P<cue>(?P<bare>(?:you|yourself|u)\s*\?)|"
+        self._cue_rx = _regex.compile(r"[^a-z0-9_'\u2019-](?<![^\x00-\x7f\W])(?P<cue>(?P<bare>(?:you|yourself|u)\s*\?)|"
                                   + _trie(self._cue_entries) + ")")
-        self._cue_rx_any = re.compile(self._cue_rx.pattern, re.IGNORECASE)  # for text whose case folding moves offsets
+        self._cue_rx_any = _regex.compile(self._cue_rx.pattern, re.IGNORECASE)  # for text whose case folding moves offsets
         self._cue_keys = _cue_keys(self._cue_entries)
         # Position tests on the text before / after a hit: only skippable phrases and punctuation.
         # (Possessive: each step consumes a whole phrase, a character of punctuation or of space.)
-        self._skip_rx = re.compile(rf"(?:\s|[^\w\s]|{_trie(pats(_SKIP_LABELS))})*+", re.IGNORECASE)
-        self._ack_rx = re.compile(rf"(?:\s|[^\w\s]|{_trie(pats(_ACK_LABELS))})*+", re.IGNORECASE)
+        self._skip_rx = _regex.compile(rf"(?:\s|[^\w\s]|{_trie(pats(_SKIP_LABELS))})*+", re.IGNORECASE)
+        self._ack_rx = _regex.compile(rf"(?:\s|[^\w\s]|{_trie(pats(_ACK_LABELS))})*+", re.IGNORECASE)
         openers = pats(frozenset({_OPENER}))
-        self._opener_rx = re.compile(rf"(?<![\w'\u2019-]){_trie(openers)}", re.IGNORECASE) if openers else None
+        self._opener_rx = _regex.compile(rf"(?<![\w'\u2019-]){_trie(openers)}", re.IGNORECASE) if openers else None
         # A unit can open with an opener only if its first token starts a skippable phrase and an
         # opener's word is among its tokens.
         self._skip_first = frozenset(_normalise(p).split(" ")[0].split("'")[0] for p in pats(_SKIP_LABELS))
