@@ -34,11 +34,13 @@ Cue words live in ``lexicons/en/clarification.toml``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import product
+from typing import Any, Literal
 
 from convmaint.detect.base import Detector, Mode, register_detector, units
-from convmaint.lexicon import LexiconSet, Match
+from convmaint.lexicon import Entry, LexiconSet, Match
 from convmaint.model import Conversation, Move, Role, Turn
 from convmaint.nlp.base import ParsedTurn
 
@@ -99,43 +101,216 @@ for _seq in _LEAD_STRIP:
     _LEAD_BY_FIRST[_seq[0]] = (*_LEAD_BY_FIRST.get(_seq[0], ()), _seq)
 _WH_AUX = _WH | _AUX
 _WH_FINAL = frozenset({"what", "who", "where", "which", "when"})  # "the what?", "you must be what?"
+_DET_NOT_EMBEDDING = _DETERMINERS - _EMBEDDING  # what may stand before a closing question word without "?"
+_LONG_TURN = 80  # tokens: a turn this long is searched for cues without a gate first (one would pass)
 
 
 class _Toks:
-    """A turn's normalised lower-case words and punctuation flags, computed once per detect() call."""
+    """A turn's normalised lower-case words, punctuation flags and gate text, each computed on first
+    use and once per detect() call (the gates pass most turns over with few of them)."""
 
-    __slots__ = ("norm", "punct")
+    __slots__ = ("_norm", "_p", "_punct", "_spaced")
 
     def __init__(self, p: ParsedTurn) -> None:
-        lower = p.lower
-        joined = "".join(lower)
-        # _norm() leaves every word as it is when the whole turn has no upper case and no ’
-        # (lower-casing is per character but for a final sigma, itself upper case)
-        if "\u2019" not in joined and joined.lower() == joined:
-            self.norm: Sequence[str] = lower
-        else:
-            self.norm = [w.lower().replace("\u2019", "'") for w in lower]
-        punct = getattr(p, "punct", None)  # the parse's cached column, where it has one
-        self.punct: Sequence[bool] = punct if punct is not None else [p.is_punct(k) for k in range(len(lower))]
+        self._p = p
+        self._norm: Sequence[str] | None = None
+        self._punct: Sequence[bool] | None = None
+        self._spaced: bytes | None | bool = False
+
+    @property
+    def norm(self) -> Sequence[str]:
+        """``_norm()`` of each word."""
+        if self._norm is None:
+            lower = self._p.lower
+            joined = "".join(lower)
+            # _norm() leaves every word as it is when the whole turn has no upper case and no ’
+            # (lower-casing is per character but for a final sigma, itself upper case)
+            if "\u2019" not in joined and joined.lower() == joined:
+                self._norm = lower
+            else:
+                self._norm = [w.lower().replace("\u2019", "'") for w in lower]
+        return self._norm
+
+    @property
+    def punct(self) -> Sequence[bool]:
+        """Whether each token is punctuation."""
+        if self._punct is None:
+            p = self._p
+            punct = getattr(p, "punct", None)  # the parse's cached column, where it has one
+            self._punct = punct if punct is not None else [p.is_punct(k) for k in range(len(p.lower))]
+        return self._punct
+
+    @property
+    def spaced(self) -> bytes | None:
+        """The text as the frame gates read it (see _spaced)."""
+        if self._spaced is False:
+            self._spaced = _spaced(self._p.text)
+        return self._spaced  # type: ignore[return-value]
+
+
+# The frame gates read ASCII text as bytes with every character but a word character or an
+# apostrophe turned into a space and upper case into lower case (_SPACED), padded with a space at
+# each end. A lexicon phrase matches case-insensitively, with any white space between its words,
+# where no word character or apostrophe is on either side of it; so wherever it matches in ASCII
+# text, its own form under _SPACED (with each run of spaces read as " +") matches the text's,
+# with a space on either side.
+_SPACED = bytes(ord(chr(c).lower()) if chr(c).isalnum() or chr(c) in "_'" else 32 for c in range(128)) + bytes(128)
+_WS_RE = re.compile(r"\s+")
+
+
+def _spaced(text: str) -> bytes | None:
+    """``text`` as the frame gates read it (None for text that is not ASCII)."""
+    return b" " + text.encode().translate(_SPACED) + b" " if text.isascii() else None
+
+
+def _case_forms(words: Iterable[str]) -> frozenset[str]:
+    """Every spelling of ASCII ``words`` in upper and lower case."""
+    return frozenset("".join(cs) for w in words for cs in product(*({ch, ch.upper()} for ch in w)))
+
+
+_OR_WH_FORMS = _case_forms(_WH_FINAL | {"or"})  # what _norm() turns into "or" or a closing question word
+
+
+def _phrase_key(text: str) -> str:
+    """A phrase as the lexicon matcher normalises it (case, apostrophes, white space)."""
+    return _WS_RE.sub(" ", text.strip().lower().replace("\u2019", "'"))
+
+
+def _trie(phrases: Iterable[tuple[bytes, ...]]) -> bytes:
+    """A regex for any of ``phrases`` (words separated by spaces), as a trie: at each point the
+    branches start with different characters, so the search tries at most one of them."""
+    root: dict[bytes, dict] = {}
+    for words in phrases:
+        node = root
+        for n, w in enumerate(words):
+            for unit in ([b" +"] if n else []) + [re.escape(bytes([c])) for c in w]:
+                node = node.setdefault(unit, {})
+        node[b""] = {}
+
+    def branch(node: dict[bytes, dict]) -> bytes:
+        alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
+        if b"" in node:
+            alts.append(b"")
+        return alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+
+    return branch(root)
+
+
+def _lower_words(spec: Mapping[str, Any]) -> frozenset[str] | None:
+    """The lower-case forms a token spec accepts (None: any)."""
+    want = spec.get("LOWER")
+    if isinstance(want, str):
+        return frozenset({want})
+    if isinstance(want, Mapping) and "IN" in want:
+        return frozenset(want["IN"])
+    return None
+
+
+class _FrameGate:
+    """A cheap necessary condition for some of a matcher's entries to match in a turn.
+
+    Phrases: one regular expression over the text as :func:`_spaced` gives it; token patterns:
+    the lower-case forms their first tokens need stand side by side. Text that is not ASCII always
+    passes (regex case folding matches more than ``str.lower`` there).
+    """
+
+    __slots__ = ("_always", "_firsts", "_pairs", "_regex")
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self._always = False
+        self._pairs: dict[str, list[tuple[frozenset[str], ...]]] = {}  # first word -> the next words' sets
+        forms = set()
+        for e in entries:
+            if isinstance(e.pattern, str):
+                phrase = _phrase_key(e.pattern)
+                if not phrase.isascii():
+                    self._always = True
+                    continue
+                words = phrase.encode().translate(_SPACED).split()
+                if words:
+                    forms.add(tuple(words))
+                else:  # (a phrase of punctuation only matches spaces: no condition on the text)
+                    self._always = True
+            else:
+                # the words of the pattern's first tokens, up to one that may repeat or be left out
+                # or that allows any word ("+" repeats: only its first token counts)
+                sets: list[frozenset[str]] = []
+                for spec in e.pattern:
+                    words = _lower_words(spec)
+                    if words is None or spec.get("OP") in ("?", "*", "!"):
+                        break
+                    sets.append(words)
+                    if "OP" in spec:
+                        break
+                if not sets:
+                    self._always = True
+                    continue
+                for w in sets[0]:
+                    self._pairs.setdefault(w, []).append(tuple(sets[1:]))
+        self._firsts = frozenset(self._pairs)
+        self._regex = re.compile(b" " + _trie(forms) + b" ") if forms else None
+
+    @property
+    def always(self) -> bool:
+        """Whether some entry escapes the gate (then it always passes)."""
+        return self._always
+
+    @property
+    def firsts(self) -> frozenset[str]:
+        """The lower-case words the token patterns start with."""
+        return self._firsts
+
+    def possible(self, tok: _Toks, lower: Sequence[str]) -> bool:
+        """False only if no entry can match in the turn of ``tok`` (tokens ``lower``)."""
+        return self._always or self.tokens_possible(lower) or self.phrases_possible(tok)
+
+    def tokens_possible(self, lower: Sequence[str]) -> bool:
+        """False only if no token pattern can match in a turn with tokens ``lower``."""
+        if not self._firsts or self._firsts.isdisjoint(lower):
+            return False
+        n = len(lower)
+        for w in self._firsts.intersection(lower):
+            rests = self._pairs[w]
+            k = -1
+            while True:
+                try:
+                    k = lower.index(w, k + 1)
+                except ValueError:
+                    break
+                for rest in rests:
+                    if k + len(rest) < n:
+                        for j, words in enumerate(rest, k + 1):
+                            if lower[j] not in words:
+                                break
+                        else:
+                            return True
+        return False
+
+    def phrases_possible(self, tok: _Toks) -> bool:
+        """False only if no phrase can match in the turn of ``tok``."""
+        if self._regex is None:
+            return False
+        spaced = tok.spaced
+        return spaced is None or self._regex.search(spaced) is not None
 
 
 class _Ctx:
     """Per-turn context: the target turn, the partner's vocabulary and next turn.
 
-    Only the target is computed up front; the rest on first use, since most units are not
-    clarification requests and never look at the partner's vocabulary, requests or next turn.
+    Everything is computed on first use, the target too, since most units are not clarification
+    requests and never look at the target, the partner's vocabulary, requests or next turn.
     """
 
     __slots__ = ("_asked", "_conv", "_det", "_i", "_next_overlap", "_parsed", "_pre_announcement", "_prev", "_recent",
-                 "_request", "_to_model", "_vocab", "punctuated", "target", "turn_role")
+                 "_request", "_target", "_to_model", "_vocab", "punctuated", "turn_role")
 
     def __init__(self, det: ClarificationDetector, conv: Conversation, parsed: Sequence[ParsedTurn], i: int,
                  punctuated: bool) -> None:
-        self.target: int | None = None
         self.turn_role = conv.turns[i].role
         self.punctuated = punctuated
         self._det, self._conv, self._parsed, self._i = det, conv, parsed, i
-        self._prev: list[int] = []
+        self._prev: list[int] | None = None
+        self._target: int | None = None
         self._vocab: frozenset[str] | None = None
         self._recent: frozenset[str] | None = None
         self._asked: bool | None = None
@@ -145,6 +320,20 @@ class _Ctx:
         self._pre_announcement: bool | None = None
 
     @property
+    def prev(self) -> list[int]:
+        """The partner's turns among the five before, the latest first."""
+        if self._prev is None:
+            self._target, self._prev = self._det._target(self._conv, self._parsed, self._i)
+        return self._prev
+
+    @property
+    def target(self) -> int | None:
+        """The turn the request is about: the partner's last, unless that was only an acknowledgement."""
+        if self._prev is None:
+            self._target, self._prev = self._det._target(self._conv, self._parsed, self._i)
+        return self._target
+
+    @property
     def vocab(self) -> frozenset[str]:
         """Content words of the target (and of the partner's last turn, when that was only an ack)."""
         if self._vocab is None:
@@ -152,8 +341,8 @@ class _Ctx:
                 self._vocab = frozenset()
             else:
                 vocab = set(self._det._turn_content(self._parsed, self.target))
-                if self._prev[0] != self.target:
-                    vocab |= self._det._turn_content(self._parsed, self._prev[0])
+                if self.prev[0] != self.target:
+                    vocab |= self._det._turn_content(self._parsed, self.prev[0])
                 self._vocab = frozenset(vocab)
         return self._vocab
 
@@ -162,7 +351,7 @@ class _Ctx:
         """``vocab`` and the content words of the partner's last three turns."""
         if self._recent is None:
             recent = set(self.vocab)
-            for k in self._prev[:3]:
+            for k in self.prev[:3]:
                 recent |= self._det._turn_content(self._parsed, k)
             self._recent = frozenset(recent)
         return self._recent
@@ -212,7 +401,8 @@ class _Ctx:
                 # a short search-like query ("beef stroganoff recipe", "all men are created equal") is
                 # a request too; "I liked the Martian" is not
                 query = 0 < len(tp.words) <= 8 and not any(_norm(w) in _PERSONAL for w in tp.lower)
-                self._request = self._det._is_request(self._conv.turns[self.target], tp, to_model) or (
+                self._request = self._det._is_request(self._conv.turns[self.target], tp, to_model,
+                                                      self._det._tokens(self._parsed, self.target)) or (
                     to_model and (self.asked or query))
         return self._request
 
@@ -309,6 +499,30 @@ class ClarificationDetector(Detector):
         self._toks: dict[int, _Toks] = {}
         self._context = lexicons.matcher(lexicons=["clarification"], labels=["clarification.request_context"])
         self._pre = lexicons.matcher(lexicons=["clarification"], labels=["clarification.pre_announcement"])
+        # Gates (necessary conditions, see _FrameGate) for the frames a unit without "?" can fire
+        # through in text that marks questions: those that need nothing and those that need a request
+        frames = [e for e in self._cues.entries if e.label == LABEL and e.attributes.get("needs") != "question"]
+        self._plain_gate = _FrameGate([e for e in frames if e.attributes.get("needs") != "request"])
+        self._request_gate = _FrameGate([e for e in frames if e.attributes.get("needs") == "request"])
+        self._unmarked_gate = _FrameGate(frames)  # both of the above, for a first glance
+        self._glance = None if self._unmarked_gate.always else _OR_WH_FORMS | self._unmarked_gate.firsts
+        # For skipping the cue search: the phrases that count only as a whole unit, and a gate for the rest
+        scopes: dict[str, set[str]] = {}
+        for e in self._cues.entries:
+            if isinstance(e.pattern, str):
+                scopes.setdefault(_phrase_key(e.pattern), set()).add(str(e.attributes.get("scope", "any")))
+        self._unit_phrases = frozenset(k for k, v in scopes.items() if v == {"unit"})
+        self._unit_ends = frozenset((k[0], k[-1]) for k in self._unit_phrases)
+        self._scoped_gate = _FrameGate([e for e in self._cues.entries if not isinstance(e.pattern, str)
+                                        or _phrase_key(e.pattern) not in self._unit_phrases])
+        # (a whole-unit frame that needs a request would count answer words: then no narrow reading)
+        self._narrow_ok = not any(e.attributes.get("needs") == "request" for e in self._cues.entries
+                                  if isinstance(e.pattern, str) and _phrase_key(e.pattern) in self._unit_phrases)
+        # and for _is_request: the context frames that count between people, and all of them
+        self._context_gates = {
+            False: _FrameGate([e for e in self._context.entries if not e.attributes.get("to_model")]),
+            True: _FrameGate(self._context.entries),
+        }
 
     # ------------------------------------------------------------------------------ helpers
 
@@ -337,15 +551,19 @@ class ClarificationDetector(Detector):
     def _ack_only(self, p: ParsedTurn) -> bool:
         # at most three words, all acknowledgements (stops at the first word that says otherwise)
         n = 0
+        flags = getattr(p, "punct", None)  # the parse's cached column, where it has one
+        is_punct = flags.__getitem__ if flags is not None else p.is_punct
         for k, w in enumerate(p.words):
-            if p.is_punct(k):
+            if is_punct(k):
                 continue
             n += 1
             if n > 3 or _norm(w) not in _ACKS:
                 return False
         return True
 
-    def _is_request(self, turn: Turn, p: ParsedTurn, to_model: bool) -> bool:
+    def _is_request(self, turn: Turn, p: ParsedTurn, to_model: bool, tok: _Toks | None = None) -> bool:
+        if not self._context_gates[to_model].possible(_Toks(p) if tok is None else tok, p.lower):
+            return False  # no context frame that counts here can match
         sent_starts = {p.starts[s] for s, _ in p.sentences()} if len(p.words) else set()
         for m in self._context.find(p):
             if m.entry.attributes.get("to_model") and not to_model:
@@ -372,20 +590,21 @@ class ClarificationDetector(Detector):
         return got
 
     def _context_for(self, conv: Conversation, parsed: Sequence[ParsedTurn], i: int, punctuated: bool) -> _Ctx:
-        ctx = _Ctx(self, conv, parsed, i, punctuated)
+        return _Ctx(self, conv, parsed, i, punctuated)
+
+    def _target(self, conv: Conversation, parsed: Sequence[ParsedTurn], i: int) -> tuple[int | None, list[int]]:
+        """Turn ``i``'s target (None: no partner turn before) and the partner's turns before it."""
         speaker = conv.turns[i].speaker
         prev = [k for k in range(i - 1, max(-1, i - 6), -1) if conv.turns[k].speaker != speaker]
         if not prev:
-            return ctx
+            return None, prev
         target = prev[0]
         if self._ack_only(parsed[target]):
             # "Yeah." then "what was the X you said?": the clarified talk is the partner's turn before
             earlier = [k for k in prev[1:] if conv.turns[k].speaker == conv.turns[target].speaker]
             if earlier and not self._ack_only(parsed[earlier[0]]):
                 target = earlier[0]
-        ctx.target = target
-        ctx._prev = prev
-        return ctx
+        return target, prev
 
     @staticmethod
     def _core(toks: list[int], low: list[str]) -> list[int]:
@@ -423,43 +642,78 @@ class ClarificationDetector(Detector):
         self._memo = {}
         self._toks = {}
         punctuated = any("?" in t.text for t in conv.turns)
+        max_lead = self.max_lead_words
         for i, turn in enumerate(conv.turns):
             p = parsed[i]
             if not len(p.words):
                 continue
-            # a request points back at the partner's turn: with none before, nothing to clarify
-            ctx = self._context_for(conv, parsed, i, punctuated)
-            if ctx.target is None:
-                continue
-            tok = self._tokens(parsed, i)
-            punct, norm = tok.punct, tok.norm
             text = turn.text
+            tok = self._tokens(parsed, i)
+            ctx = None
+            if punctuated and "?" not in text and turn.role != Role.MODEL:
+                # In text that marks questions, a person's turn without "?" can hold a request only
+                # through a frame, "the what" or an alternative (_classify's rules without "?")
+                unmarked = self._unmarked(p, tok)
+                if unmarked == 0:
+                    continue
+                # only in reply to a request: asked here where that is cheap to tell (an assistant's
+                # long answer as the target is not; then the rules below ask where they need it)
+                if unmarked == 2 and (i == 0 or conv.turns[i - 1].role != Role.MODEL):
+                    ctx = self._context_for(conv, parsed, i, punctuated)
+                    if ctx.target is None or not ctx.request:
+                        continue
+            norm = tok.norm
+            # Beyond the lexicon frames, every rule of _classify needs a "?", unpunctuated text, an
+            # "or" (alternatives), an assistant's turn (specifications) or a closing question word.
+            open_turn = not punctuated or "or" in norm or turn.role == Role.MODEL
+            # Narrow: no frame can match but as a whole unit, and neither alternatives nor
+            # specifications can be (no "or", no assistant): then only units opening the turn
+            # (at_start) can be requests, and none of their rules counts answer words.
+            # (an open or a long turn is searched for cues as it stands: it nearly always holds some)
+            scoped = (open_turn or not self._narrow_ok or len(p.words) > _LONG_TURN
+                      or self._scoped_gate.possible(tok, p.lower))
+            narrow = not scoped
+            punct = tok.punct
             info = []
-            all_words = question_words = 0
+            all_words = question_words = lead = 0
             for s, e in units(turn, p):
+                if narrow and lead > max_lead:
+                    break
                 ti, tj = p.tokens_in(s, e)
                 toks = [k for k in range(ti, tj) if not punct[k]]
                 core = self._core(toks, [norm[k] for k in toks])
                 n_words = len(toks)
-                qmark = "?" in text[s:e]
+                qmark = text.find("?", s, e) >= 0
                 info.append((s, e, core, n_words, qmark))
-                all_words += n_words
-                if qmark or self._interrogative(p, core, norm):
-                    question_words += n_words
+                lead += n_words
+                if not narrow:
+                    all_words += n_words
+                    if qmark or self._interrogative(p, core, norm):
+                        question_words += n_words
             if not any(x[2] for x in info):
                 continue
             answer_words = all_words - question_words
-            matches = self._cues.find(p)
-            # Beyond the lexicon frames, every rule of _classify needs a "?", unpunctuated text, an
-            # "or" (alternatives), an assistant's turn (specifications) or a closing question word.
-            open_turn = not punctuated or "or" in norm or turn.role == Role.MODEL
+            # Only a cue match in scope of a unit counts (_classify's in_scope; a unit whose only
+            # claim is a match out of scope has no rule to fire). One can be found only through a
+            # frame allowed beyond a whole unit (the scoped gate) or a whole-unit phrase that some
+            # unit's core reads as: otherwise the search is skipped.
+            if scoped or self._unit_frame_possible(p, norm, info):
+                matches = self._cues.find(p)
+            else:
+                matches = []
             lead = 0
             for s, e, core, n_words, qmark in info:
                 in_unit = [m for m in matches if m.start >= s and m.end <= e] if core and matches else []
                 if core and (in_unit or qmark or open_turn
-                             or (lead <= self.max_lead_words and norm[core[-1]] in _WH_FINAL)):
-                    found = self._classify(p, s, e, core, qmark, lead, answer_words, ctx, in_unit, norm)
+                             or (lead <= max_lead and norm[core[-1]] in _WH_FINAL)):
+                    if ctx is None:
+                        ctx = self._context_for(conv, parsed, i, punctuated)
+                    found = self._classify(p, s, e, core, qmark, lead, answer_words, ctx, in_unit, norm, tok)
                     if found is not None:
+                        # a request points back at the partner's turn: with none before, the turn
+                        # holds none, whatever the rules found
+                        if ctx.target is None:
+                            break
                         fmt, about, cue, score, rule = found
                         attrs = {"format": fmt, "about": about}
                         if self._debug:
@@ -468,6 +722,62 @@ class ClarificationDetector(Detector):
                                                attributes=attrs, score=score))
                 lead += n_words
         return moves
+
+    def _unit_frame_possible(self, p: ParsedTurn, norm: Sequence[str],
+                             info: list[tuple[int, int, list[int], int, bool]]) -> bool:
+        """Whether some unit's core (with or without a leading "so", as _classify reads it) may
+        match a phrase that counts only as a whole unit."""
+        text, starts = p.text, p.starts
+        unit_phrases = self._unit_phrases
+        for _, _, core, _, _ in info:
+            if not core:
+                continue
+            ce = p.end(core[-1])
+            last = text[ce - 1]
+            for k in (0, 1) if norm[core[0]] == "so" and len(core) > 1 else (0,):
+                cs = starts[core[k]]
+                # a phrase matches ASCII ends only where they are its own first and last characters
+                if (text[cs].isascii() and last.isascii()
+                        and (text[cs].lower(), last.lower()) not in self._unit_ends):
+                    continue
+                span = text[cs:ce].replace("\u2019", "'")
+                # (case folding of other text is the regex's, not str.lower's: leave it to the search)
+                if not span.isascii() or _WS_RE.sub(" ", span.lower()) in unit_phrases:
+                    return True
+        return False
+
+    def _unmarked(self, p: ParsedTurn, tok: _Toks) -> int:
+        """Which rules of _classify a turn without "?" in text that marks questions may fire through:
+        0 none, 1 some, 2 only those that need a request (the frames that ask for one, alternatives)."""
+        lower = p.lower
+        gate = self._unmarked_gate
+        # At a glance (most turns): no "or" or closing question word in any case (only A-Z
+        # lower-case to a-z, so _norm() gives none), no word a frame's token pattern starts with
+        if self._glance is not None and self._glance.isdisjoint(lower):
+            if not gate.phrases_possible(tok):
+                return 0  # and no phrase either
+            frames = True
+        else:
+            frames = gate.possible(tok, lower)
+        norm = tok.norm
+        # 1. a frame that needs no "?" and no request ("what do you mean", "I didn't catch that")
+        if frames and self._plain_gate.possible(tok, lower):
+            return 1
+        # 2. "the what": a closing question word right after a determiner (the word before it)
+        if not _WH_FINAL.isdisjoint(norm):
+            punct = None
+            for k, w in enumerate(norm):
+                if w in _WH_FINAL and not _DET_NOT_EMBEDDING.isdisjoint(norm[:k]):
+                    punct = tok.punct if punct is None else punct
+                    j = k - 1
+                    while j >= 0 and punct[j]:
+                        j -= 1
+                    if j >= 0 and norm[j] in _DET_NOT_EMBEDDING:
+                        return 1
+        # 6. an alternative ("X or Y"), or a frame that needs a request: both only after a request
+        if "or" in norm or (frames and self._request_gate.possible(tok, lower)):
+            return 2
+        return 0
 
     def _interrogative(self, p: ParsedTurn, core: Sequence[int], norm: Sequence[str] | None = None) -> bool:
         """Question word order: auxiliary then subject ("are you…", "is this…")."""
@@ -488,7 +798,7 @@ class ClarificationDetector(Detector):
 
     def _classify(self, p: ParsedTurn, s: int, e: int, core: list[int], qmark: bool, lead: int,
                   answer_words: int, ctx: _Ctx, matches: list[Match],
-                  norm: Sequence[str] | None = None) -> tuple[str, str, str, float, str] | None:
+                  norm: Sequence[str] | None = None, tok: _Toks | None = None) -> tuple[str, str, str, float, str] | None:
         text = p.text
         cs, ce = p.starts[core[0]], p.end(core[-1])
         low = [norm[k] for k in core] if norm is not None else [_norm(p.lower[k]) for k in core]
@@ -515,8 +825,8 @@ class ClarificationDetector(Detector):
                 return m.end == ce
             return True
 
-        scoped = [m for m in matches if in_scope(m)]
-        excluded = [m for m in scoped if m.label == "clarification.exclude"]
+        scoped = [m for m in matches if in_scope(m)] if matches else []
+        excluded = [m for m in scoped if m.label == "clarification.exclude"] if scoped else []
         if any(m.entry.attributes.get("scope") == "unit" for m in excluded):
             return None
 
@@ -574,14 +884,14 @@ class ClarificationDetector(Detector):
         # 3. a verbless wh-fragment about the partner's words: "who?", "which basketball?", "what,
         # hockey?" ("what colour?" asks for more, having understood: a follow-up)
         if at_start and asks and low[0] in ("what", "who", "which") and n <= 3 and not self._has_verb(p, core):
-            rest = self._content(p, core[1], core[-1] + 1) if n > 1 else set()
+            rest = self._content(p, core[1], core[-1] + 1, tok) if n > 1 else set()
             if n == 1 or (rest and rest <= ctx.recent) or low[1:] in (["one"], ["ones"]):
                 about = "hearing" if low[0] == "what" else "reference"
                 return "restricted_request", about, text[cs:ce], 0.7, "wh_fragment"
         # 4. "what's X?" / "who is X?" about words the partner just used
         if (at_start and qmark and 3 <= n <= 5 and low[0] in ("what", "who")
                 and low[1] in ("'s", "is", "are", "was", "'re") and not self._has_verb(p, core[2:])):
-            rest = set(self._content(p, core[2], core[-1] + 1))
+            rest = set(self._content(p, core[2], core[-1] + 1, tok))
             if rest and rest <= ctx.vocab:
                 return "restricted_request", "meaning" if low[0] == "what" else "reference", text[cs:ce], 0.7, "whats_x"
         # 5. in-situ wh inside a short declarative question: "so you went to what college?"
@@ -609,7 +919,7 @@ class ClarificationDetector(Detector):
         if self._inverted(low) or low[-1] in _WH or low[-1] in ("you", "really") or low[:2] == ["i", "wonder"]:
             # "going back to the itinerary, can we swap…?", "…, why?", "…, you?", "I wonder how…"
             return None
-        content = self._content(p, core[0], core[-1] + 1)
+        content = self._content(p, core[0], core[-1] + 1, tok)
         recent = {w for w in content if w in ctx.recent} if content else set()
         if content and recent:
             mostly = len(recent) >= self.echo_min_overlap * len(content)
