@@ -87,6 +87,7 @@ class _Unit:
     t0: float | None = None  # speech start and end in seconds, where the source times its segments
     t1: float | None = None
     content: frozenset[str] | None = None  # content words (see _unit_content: found on first use)
+    lead: int = -1  # _lead of ``words`` (found with the question kind)
     covered: list[bool] = field(default_factory=list)  # which of ``words`` lie inside one of ``acks``
     frames: list[Match] | None = None  # grounding-frame matches in the unit, found on first use
 
@@ -236,6 +237,12 @@ class GroundingDetector(Detector):
         self._ack = Matcher(e for e in ack_entries if e.match == "phrase")
         self._ack_tokens = Matcher(e for e in ack_entries if e.match == "token")
         self._reform = lexicons.matcher(lexicons=["reformulation_frames"], labels=[REFORMULATION])
+        # The first two letters of the frames (ASCII, in lower case), for a glance before may_match
+        # (None where a frame is a token pattern or does not start with two ASCII letters or digits)
+        heads = {str(e.pattern).strip().lower()[:2] for e in self._reform.entries}
+        self._reform_heads: frozenset[str] | None = (
+            frozenset(heads) if all(e.match == "phrase" for e in self._reform.entries)
+            and all(len(h) == 2 and h.isascii() and h.isalnum() for h in heads) else None)
         frame_entries = lexicons.entries(lexicons=["grounding_frames"],
                                          labels=["follow_up", "not_follow_up", "closing", "agreement"])
         self._frames = Matcher(e for e in frame_entries if e.match == "phrase")
@@ -313,7 +320,11 @@ class GroundingDetector(Detector):
                 # the echo's source: what the unit responds to (in a meeting, past third parties' backchannels)
                 src = responds_to if responds_to is not None else prev_unit
                 rep = None
-                if src is not None:
+                # (what _repeat rules out first, before the questions it asks of the source: a
+                # question, or too many words besides backchannels where the echo cannot open a sentence)
+                if src is not None and u.question not in {"wh", "polar", "request"} and (
+                        len(u.words) - u.covered.count(True) <= self.max_repeat_words
+                        or (not u.segmented and u.opening and len(parsed[src.turn].words) <= 25)):
                     echo = last_other or src
                     asked_q, requested = self._asked_memo(asked_memo, all_units, src)
                     rep = self._repeat(p, u, in_unit, src.turn, parsed[src.turn], echo, parsed[echo.turn],
@@ -350,11 +361,14 @@ class GroundingDetector(Detector):
         out: list[_Unit] = []
         punct = p.punct
         segmented = bool(turn.segments)
+        ranges: list[tuple[int, int]] = []  # each unit's tokens, for _find_acks
         for k, (s, e) in enumerate(spans):
             if e <= s:
                 out.append(_Unit(t, k, s, e, []))
+                ranges.append((0, 0))
                 continue
             i, j = p.tokens_in(s, e)
+            ranges.append((i, j))
             words = [x for x in range(i, j) if not punct[x]]
             u = _Unit(t, k, s, e, words, segmented=segmented)
             if turn.segments and k < len(turn.segments):
@@ -367,9 +381,9 @@ class GroundingDetector(Detector):
         if not out:
             return out
         matches = self._ack.find(p)  # the whole turn's backchannel phrases, shared by its units
-        for u in out:
+        for u, tokens in zip(out, ranges):
             if u.words:
-                self._find_acks(p, u, matches)
+                self._find_acks(p, u, matches, tokens)
         if not segmented:
             out = self._split_leading_acks(p, out, matches)
         seen_content = False
@@ -383,12 +397,13 @@ class GroundingDetector(Detector):
                                 and all(u.covered))
         return out
 
-    def _find_acks(self, p: ParsedTurn, u: _Unit, matches: list[Match]) -> None:
+    def _find_acks(self, p: ParsedTurn, u: _Unit, matches: list[Match], tokens: tuple[int, int] | None = None) -> None:
         """Set ``u.acks`` and ``u.covered``: the turn's backchannel phrase ``matches`` inside the
-        unit and, in a unit of at most ``max_ack_words`` words, its token-pattern matches."""
+        unit and, in a unit of at most ``max_ack_words`` words, its token-pattern matches
+        (``tokens``: the unit's token range, where known)."""
         u.acks = [m for m in matches if u.start <= m.start and m.end <= u.end] if matches else []
         if len(u.words) <= self.max_ack_words:
-            i, j = p.tokens_in(u.start, u.end)
+            i, j = p.tokens_in(u.start, u.end) if tokens is None else tokens
             # a token pattern can only match where two tokens in a row are ones it can start with
             pairs = self._ack_tokens.token_pairs
             if pairs is None or not pairs.isdisjoint(zip(p.lower[i:j], p.lower[i + 1:j])):
@@ -408,11 +423,15 @@ class GroundingDetector(Detector):
         if not us:
             return us
         out: list[_Unit] = []
+        words = p.words
         for u in us:
             inu, covered = u.acks, u.covered
             n = len(u.words)
             if all(covered) or not any(covered):
                 out.append(u)  # a backchannel unit as it stands ("oh, did you?"), or none at all
+                continue
+            if _BOUNDARY.isdisjoint(words[u.words[0] + 1:u.words[-1]]):
+                out.append(u)  # no punctuation between its words that could set a cluster off
                 continue
             asks: bool | None = None  # whether the unit ends with "?" (looked at where it matters)
             cuts: list[tuple[int, int]] = []  # word ranges of clusters set off by punctuation
@@ -516,11 +535,14 @@ class GroundingDetector(Detector):
         w = u.words
         if not w:
             return None
-        text = p.text[u.start:u.end].rstrip()
-        qmark = "?" in text[-3:] if text else False
+        # a "?" among the last three characters before trailing white space
+        text, end = p.text, u.end
+        while end > u.start and text[end - 1].isspace():
+            end -= 1
+        qmark = text.find("?", max(u.start, end - 3), end) >= 0
         low = p.lower
         full = self.mode == "full" and bool(p.pos)
-        k = self._lead(p, w)
+        k = u.lead = self._lead(p, w)
         # "and what…", "but who…": a conjunction up front marks a continuation, not a new question
         continued = k > 0 and any(low[x] in {"and", "but", "or", "because"} for x in w[:k])
         if k < len(w):
@@ -589,7 +611,13 @@ class GroundingDetector(Detector):
         """``_asked`` of ``v`` without and with requests, kept in ``memo``."""
         found = memo.get(id(v))
         if found is None:
-            found = memo[id(v)] = (self._asked(all_units, v, requests=False), self._asked(all_units, v))
+            if v.segmented:
+                found = (self._asked(all_units, v, requests=False), self._asked(all_units, v))
+            else:  # both at once: the same units count (see _asked)
+                us = [x for x in all_units[v.turn] if x.words and x.start <= v.start][-self.question_reach:]
+                found = (any((x.question is not None and x.question != "request") or x.news_check for x in us),
+                         any(x.question is not None or x.news_check for x in us))
+            memo[id(v)] = found
         return found
 
     def _asked_before(self, turns: Sequence[Turn], all_units: Sequence[Sequence[_Unit]], u: _Unit,
@@ -694,7 +722,8 @@ class GroundingDetector(Detector):
         # where the turn opens with it, after a short partner turn, and naming something
         if opens:
             chunk: list[int] = []
-            for x in rest:
+            # (a chunk longer than max_repeat_words echoes nothing: no need to find where it ends)
+            for x in rest[:self.max_repeat_words + 1]:
                 chunk.append(x)
                 if _boundary_after(p, x):
                     break
@@ -747,10 +776,15 @@ class GroundingDetector(Detector):
                        pt_units: list[_Unit], t: int, claimed: bool) -> Move | None:
         if u.question in {"wh", "polar", "request"}:
             return None
-        k = self._lead(p, u.words)
+        k = u.lead if u.lead >= 0 else self._lead(p, u.words)
         if k >= len(u.words):
             return None
         lead_char = p.starts[u.words[k]]
+        if lead_char == u.start and self._reform_heads is not None:
+            # a frame can start only at the first real word: its first two letters must be a frame's
+            head = p.text[lead_char:lead_char + 2]
+            if head.isascii() and head.lower() not in self._reform_heads:
+                return None
         if not self._reform.may_match(p.text, u.start, u.end, lead_char):
             return None  # no frame can start before the first real word
         frames = [m for m in self._reform.find(p, u.start, u.end) if u.start <= m.start <= lead_char]
@@ -825,7 +859,7 @@ class GroundingDetector(Detector):
             return None
         if prev_unit.question in {"wh", "polar", "decl"} and u.k == 0:
             return None  # a question answering a question is a counter-question, not a follow-up
-        k = self._lead(p, u.words)
+        k = u.lead if u.lead >= 0 else self._lead(p, u.words)
         head = u.words[k:]
         if not head:
             return None
