@@ -246,6 +246,7 @@ class FastGroundingDetector(Detector):
         # --- backchannels: a bit mask per phrase; patterns for units made only of them
         self._bits: dict[str, int] = {}
         tokens: list[str] = []
+        pattern_words: set[str] = set()
         for e in lexicons.entries(lexicons=["backchannels"]):
             if e.label not in {ACK, "filler"}:
                 continue
@@ -254,6 +255,7 @@ class FastGroundingDetector(Detector):
                 self._bits[key] = self._bits.get(key, 0) | _entry_bits(e, excluded)
             elif e.label == ACK and (rx := _token_regex(e.pattern)) is not None:  # type: ignore[arg-type]
                 tokens.append(rx)
+                pattern_words.update(w for spec in e.pattern for w in _spec_words(spec))  # type: ignore[union-attr]
         # one-word backchannels and fillers, and punctuation: what a repeat's words are besides
         self._ack_words = frozenset(k for k in self._bits if " " not in k)
         self._skip = _cut_offs(self._ack_words) | _PUNCT
@@ -289,6 +291,7 @@ class FastGroundingDetector(Detector):
             e.pattern for e in lexicons.entries(lexicons=["backchannels"]) if e.label == ACK and e.match == "token"))
         self._ack_tail = _cut_offs(w for k, ts in phrase_toks.items() if self._bits[k] & _B_ACK for w in ts)
         self._frame_pairs = _cut_off_pairs(tuple(tokenize(_norm(e.pattern))[0][:2]) for e in reform)  # type: ignore[arg-type]
+        self._lead_words = _run_words(self._bits, pattern_words)
 
         # --- frames
         frames = lexicons.entries(lexicons=["grounding_frames"])
@@ -334,6 +337,7 @@ class FastGroundingDetector(Detector):
         append = out.append
         pt: int | None = None  # the latest earlier turn by another speaker
         latest: int | None = None
+        unstopped = -1  # the latest turn whose last unit has no full stop (see _State.open_end)
         for t in range(n):
             p = parsed[t]
             if not p.words:
@@ -344,47 +348,46 @@ class FastGroundingDetector(Detector):
             text = p.text
             low = text.lower()
             if len(low) == len(text):
-                ci, one = 0, self._one.finditer
+                ci = 0
             else:  # lower-casing moved offsets: match the text as is, ignoring case
-                low, ci, one = text, 1, self._one_i.finditer
+                low, ci = text, 1
             lows[t] = low
             turn = turns[t]
             segmented = bool(turn.segments)
-            heads = self._heads(p, low, units(turn, p) if segmented else _sentence_spans(p), segmented, ci)
+            heads = self._heads(p, low, units(turn, p) if segmented else _sentence_units(p), segmented, ci)
             st.spans[t] = heads
-            leading = True  # only backchannels (and fillers) so far in the turn
-            opening = True
-            np_here: tuple[int, int] | None = None
+            np_here = -1  # the last unit that is no backchannel (none yet: the turn is "leading")
             claimed_here = st.claimed.get(t)
+            topical_here = st.topical.get(t)
             qlow = lows[pt] if pt is not None else None
+            # (an echo may open a longer unsegmented sentence of a reply to a short turn)
+            short_pt = not segmented and pt is not None and len(parsed[pt].words) <= 25
             question = "?" in text
             toks = p.lower
             for k, (s, e, b, rf, i, j) in enumerate(heads):
                 claimed = claimed_here is not None and any(a < e and s < z for a, z in claimed_here)
-                if b > 0:  # one phrase ("Uh-huh.", "Yeah.")
-                    if not b & _B_ACK:
-                        continue  # (fillers only, "uh", "so": the turn stays leading)
-                    any_b = all_b = b
-                    cue = text[s:e].rstrip(".,!?")
-                elif b == -1:  # backchannels and fillers
-                    # made only of backchannels and fillers: which?
-                    any_b, all_b, cues = 0, -1, []
-                    for m in one(low, s, e):
-                        b = bits_of.get(m.group())
-                        if b is None:
-                            b = _B_TOKEN | _B_ACK | _B_QFORM if m.lastgroup == "tok" else bits_of.get(_norm(m.group()), 0)
-                        if b & _B_ACK:
-                            any_b |= b
-                            all_b &= b
-                            cues.append(m.span())
-                    if not any_b:
-                        continue
-                    if text.count(" ", s, e) + text.count("-", s, e) >= max_ack_words:
-                        continue
-                    cue = " ".join(text[a:z] for a, z in cues)
-                else:
-                    any_b = 0
-                if any_b:
+                if b > 0 or b == -1:
+                    if b > 0:  # one phrase ("Uh-huh.", "Yeah.")
+                        if not b & _B_ACK:
+                            continue  # (fillers only, "uh", "so": the turn stays leading)
+                        any_b = all_b = b
+                        cue = text[s:e].rstrip(".,!?")
+                    else:  # backchannels and fillers
+                        # made only of backchannels and fillers: which?
+                        any_b, all_b, cues = 0, -1, []
+                        for m in (self._one_i if ci else self._one).finditer(low, s, e):
+                            b = bits_of.get(m.group())
+                            if b is None:
+                                b = _B_TOKEN | _B_ACK | _B_QFORM if m.lastgroup == "tok" else bits_of.get(_norm(m.group()), 0)
+                            if b & _B_ACK:
+                                any_b |= b
+                                all_b &= b
+                                cues.append(m.span())
+                        if not any_b:
+                            continue
+                        if text.count(" ", s, e) + text.count("-", s, e) >= max_ack_words:
+                            continue
+                        cue = " ".join(text[a:z] for a, z in cues)
                     if k == 0 and e - s <= 24 and (rep := self._mimic(st, t, s, e, heads[0][2] > 0)) is not None:
                         append(rep)
                     if claimed:
@@ -392,22 +395,21 @@ class FastGroundingDetector(Detector):
                     prev = st.responds_to(t)[1]
                     if prev is not None and not ((t >= closing_from or (pt is not None and pt >= closing_from))
                                                  and st.closing_here(t, e, pt)):
-                        form = self._ack_form(st, t, s, e, any_b, all_b, prev, leading, heads, k)
+                        form = self._ack_form(st, t, s, e, any_b, all_b, prev, np_here < 0, heads, k)
                         if form is not None:
                             append(Move(ACK, t, s, e, cue, prev[0], _FORM_ATTRS[form], det_id, 0.9 if e - s <= 20 else 0.75))
                     continue
-                leading = False
-                np_here = (s, e)
+                opening = np_here < 0  # only backchannels before it in the turn
+                np_here = k
                 if qlow is None:
-                    opening = False
                     continue
                 # repeat: a short unit whose words besides backchannels all occur in the partner's
                 # turn (first a cheap necessary test: in the partner's text); in unsegmented text
                 # the echo may end at the first punctuation ("one four, on my way")
-                opens = opening and not segmented and len(parsed[pt].words) <= 25  # type: ignore[index]
-                if e - s <= repeat_chars or opens:
-                    x, words, cut = i, 0, 0
-                    while x < j:
+                if e - s <= repeat_chars or (opening and short_pt):
+                    opens = opening and short_pt
+                    words = cut = 0
+                    for x in range(i, j):
                         w = toks[x]
                         if w not in skip:
                             if w not in qlow or words == max_repeat:
@@ -415,7 +417,8 @@ class FastGroundingDetector(Detector):
                             words += 1
                         elif opens and words and not cut and w in _BOUNDARY:
                             cut = x
-                        x += 1
+                    else:
+                        x = j
                     if (words and x == j) or cut:
                         rep = self._repeat(st, t, opening, s, e, toks[i:j] if x == j else None, toks[i:cut] if cut else None)
                         if rep is not None:
@@ -427,30 +430,36 @@ class FastGroundingDetector(Detector):
                     ref = self._reformulation(st, t, s, e, rf, pt, opening, claimed)  # type: ignore[arg-type]
                     if ref is not None:
                         append(ref)
-                        opening = False
                         continue
-                opening = False
                 if claimed:
                     continue
-                if k == 0 and pt == t - 1:
-                    comp = self._completion(st, t, s, e, pt)
+                # (a completion needs the partner's last unit to stop mid-syntax)
+                if k == 0 and pt == t - 1 == unstopped and (end := st.open_end(pt)) is not None:
+                    comp = self._completion(st, t, s, e, pt, end)
                     if comp is not None:
                         append(comp)
                         continue
-                if (question and "?" in text[e - 3:e]) or b == -2:
+                # (a question that shifts, hands off or resumes a topic is no follow-up)
+                if ((question and "?" in text[e - 3:e]) or b == -2) and (
+                        topical_here is None or not any(a < e and s < z for a, z in topical_here)):
                     fu = self._follow_up(st, t, k, s, e, pt)  # type: ignore[arg-type]
                     if fu is not None:
                         append(fu)
-            st.last_np[t] = np_here
+            if np_here >= 0:
+                st.last_np[t] = heads[np_here][:2]
+            # (open_end's first test)
+            unstopped = t if heads and text[heads[-1][1] - 1] not in ".?!" else -1
         return out
 
     # ------------------------------------------------------------------------------ units
 
-    def _heads(self, p: ParsedTurn, low: str, spans: list[tuple[int, int]], segmented: bool, ci: int) -> list[_Head]:
+    def _heads(self, p: ParsedTurn, low: str, spans: list[Any], segmented: bool, ci: int) -> list[_Head]:
         """The units of a turn, each with what its start says: ``(start, end, bits, frame, i, j)``
         where ``bits`` is the backchannel phrase's bits for a unit of one phrase, -1 for a unit
         made only of backchannels and fillers, -2 for one opening with a wh-word or an auxiliary,
-        0 otherwise; ``frame`` a reformulation-frame match; ``i``, ``j`` its token range.
+        0 otherwise; ``frame`` a reformulation-frame match; ``i``, ``j`` its token range. ``spans``:
+        the segments' character spans in segmented text (their token ranges are found here), else
+        the sentences (not empty) with their token ranges, ``(start, end, i, j)``.
 
         In unsegmented text a backchannel cluster set off by punctuation at the start or the end
         of a sentence is a unit of its own ("ok got it, but …", "…, thanks").
@@ -460,12 +469,19 @@ class FastGroundingDetector(Detector):
         starts, toks = p.starts, p.lower
         first1, first2, frame_pairs = self._first1, self._first2, self._frame_pairs
         max_chars = 7 * self.max_ack_words  # (a longer unit cannot be so few backchannels)
+        ascii_ = self._lead_words is not None and low.isascii()  # (where _no_lead can tell)
+        # (a closing cluster follows a comma, a semicolon, a colon or a dash)
+        tails = not segmented and not _CLOSERS.isdisjoint(toks)
         i = 0
-        for s, e in spans:
-            if e <= s:
-                continue
-            i = bisect_left(starts, s, i)
-            j = bisect_left(starts, e, i)
+        for u in spans:
+            if segmented:
+                s, e = u
+                if e <= s:
+                    continue
+                i = bisect_left(starts, s, i)
+                j = bisect_left(starts, e, i)
+            else:
+                s, e, i, j = u
             # the commonest backchannel unit is one phrase and a full stop ("Uh-huh.", "Yeah."):
             # looked up whole before any pattern is tried
             if e - s <= 16 and low[s].isalpha():
@@ -482,8 +498,9 @@ class FastGroundingDetector(Detector):
             w0 = toks[x]
             w1 = toks[x + 1] if x + 1 < j else ""
             if w0 in first1 or (w0, w1) in first2:
-                m = (self._whole if segmented else self._lead_or_whole)[ci].match(low, s, e) if e - s <= max_chars \
-                    or not segmented else None
+                m = (self._whole if segmented else self._lead_or_whole)[ci].match(low, s, e) \
+                    if (e - s <= max_chars or not segmented) and not (ascii_ and self._no_lead(low, toks, starts, x, j, s, e)) \
+                    else None
                 if m is not None:
                     if m.start("whole") >= 0:
                         out.append((s, e, -1, None, i, j))
@@ -513,7 +530,7 @@ class FastGroundingDetector(Detector):
             if framed and (m := self._frame[ci].match(low, s, e)) is not None:
                 out.append((s, e, 0, m, i, j))
                 continue
-            if not segmented and low[e - 1] != "?":
+            if tails and low[e - 1] != "?":
                 # a cluster closing the sentence after punctuation ("at nine, right?" asks: a tag)
                 y = j - 1
                 while y > x and toks[y] in _PUNCT:
@@ -530,6 +547,30 @@ class FastGroundingDetector(Detector):
             # (-2: it opens like a question, "does it matter…", "how much is…", even without a "?")
             out.append((s, e, -2 if w0 in _QUESTION_OPEN else 0, None, i, j))
         return out
+
+    def _no_lead(self, low: str, toks: Sequence[str], starts: Sequence[int], x: int, j: int, s: int, e: int) -> bool:
+        """Whether unit ``[s, e)`` of ASCII text, whose first word is token ``x``, has a word that no
+        backchannel or filler has before any punctuation that can end a backchannel cluster: then
+        the unit neither is nor opens with a cluster, and the patterns need not be tried.
+
+        (Where the patterns match, the cluster's words are whole words of the phrases and token
+        patterns, and only ``[ \t]`` or punctuation without letters follows it. The word is looked
+        for among the first tokens; the text confirms it is a whole word before such punctuation.)
+        """
+        words = self._lead_words
+        y = x
+        while y < j:
+            w = toks[y]
+            if w in words:
+                y += 1
+                continue
+            if not w.isalnum():
+                return False
+            a = starts[y]
+            b = a + len(w)
+            return (b <= e and low.startswith(w, a) and (a == 0 or not low[a - 1].isalnum())
+                    and (b == len(low) or not low[b].isalnum()) and _CLUSTER_END.search(low, s, a) is None)
+        return False
 
     def _has_ack(self, low: str, s: int, e: int, ci: int) -> bool:
         """Whether backchannels (not only fillers) lie in ``low[s:e]``."""
@@ -663,11 +704,9 @@ class FastGroundingDetector(Detector):
         return Move(REFORMULATION, t, s, e, st.parsed[t].text[fs:fe], pt, _FRAME_ATTRS[strong], self.id,
                     0.6 if strong else 0.4)
 
-    def _completion(self, st: _State, t: int, s: int, e: int, pt: int) -> Move | None:
-        """A completion of the partner's last unit (turn ``pt``), which must have stopped mid-syntax."""
-        end = st.open_end(pt)
-        if end is None:
-            return None
+    def _completion(self, st: _State, t: int, s: int, e: int, pt: int, end: tuple[str, int]) -> Move | None:
+        """A completion of the partner's last unit (turn ``pt``), which stopped mid-syntax (``end``: see
+        :meth:`_State.open_end`)."""
         last, li = end
         words = st.words(t, s, e)
         if not words or len(words) > self.completion_max_words:
@@ -744,8 +783,6 @@ class FastGroundingDetector(Detector):
             basis = "partner"  # "how are your knees holding up?": a wh-question about the partner's news
         else:
             return None
-        if st.topical(t, s, e):
-            return None  # a question that shifts, hands off or resumes a topic
         if _find_phrase(toks, self._not_follow):
             return None  # "what about you?", "does that make sense?"
         cue = " ".join(sorted(shared - _CONTENT_STOP)) if basis == "overlap" else frame or p.text[s:e][:40]
@@ -774,12 +811,12 @@ class _State:
         self._qkind: dict[tuple[int, int], str | None] = {}
         self._wordsets: dict[int, frozenset[str]] = {}
         self.claimed: dict[int, list[tuple[int, int]]] = {}
-        self._topical: dict[int, list[tuple[int, int]]] = {}
+        self.topical: dict[int, list[tuple[int, int]]] = {}  # the spans of topic shifts, hand-offs, resumptions
         for m in prior:
             if m.label == "clarification.request":
                 self.claimed.setdefault(m.turn, []).append((m.start, m.end))
             elif m.label in {"topic.shift", "topic.handoff", "topic.resume"}:
-                self._topical.setdefault(m.turn, []).append((m.start, m.end))
+                self.topical.setdefault(m.turn, []).append((m.start, m.end))
 
     def low(self, t: int) -> str:
         low = self.lows[t]
@@ -790,10 +827,6 @@ class _State:
                 low = text
             self.lows[t] = low
         return low
-
-    def topical(self, t: int, s: int, e: int) -> bool:
-        spans = self._topical.get(t)
-        return spans is not None and any(a < e and s < b for a, b in spans)
 
     def responds_to(self, t: int) -> tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]:
         """The last unit ``(turn, start, end)`` by another speaker before turn ``t``, and the last
@@ -969,25 +1002,76 @@ def _find_word(low: str, w: str, s: int, e: int, *, last: bool = False) -> int:
 _PhraseTable = tuple[frozenset[str], dict[str, list[tuple[tuple[str, ...], str]]]]
 
 
-def _sentence_spans(p: ParsedTurn) -> list[tuple[int, int]]:
-    """The character spans of a parse's sentences, as :meth:`ParsedTurn.sentence_spans` gives them
-    (the units of unsegmented text), found from token starts alone: a sentence ends where the next
-    begins, less white space. (``sentence_spans`` builds every token's end first: most of the cost
-    of this detector on chat, where no other fast detector asks for sentences first.)"""
+def _sentence_units(p: ParsedTurn) -> list[tuple[int, int, int, int]]:
+    """The units of unsegmented text: the character spans of a parse's sentences, as
+    :meth:`ParsedTurn.sentence_spans` gives them, with their token ranges ``(start, end, i, j)``.
+
+    Found from token starts and sentence starts alone: a sentence ends where the next begins, less
+    white space, and its tokens are those up to the next sentence start. (``sentence_spans`` builds
+    every token's end first, and the token ranges would take two bisections per unit: most of the
+    cost of this detector on chat, where no other fast detector asks for sentences first.)
+    """
     ss = p.sent_starts
-    if "sents" not in p.annotations or not ss or ss[0] != 0 or list(ss) != sorted(set(ss)):
-        return p.sentence_spans()
+    if "sents" not in p.annotations or not ss or ss[0] != 0:
+        return _token_ranges(p, p.sentence_spans())
     text, starts = p.text, p.starts
     n = len(starts)
+    if len(ss) == 1:  # one sentence: a third of chat turns
+        s = starts[0] if n else 0
+        e = s + len(text[s:].rstrip())
+        return [(s, e, 0, n)] if n and starts[-1] < e else _token_ranges(p, p.sentence_spans())
     out = []
     last = len(ss) - 1
     for k, i in enumerate(ss):
         if i >= n:
             break
+        j = ss[k + 1] if k < last else n
+        if j <= i:  # sentence starts out of order: as sentence_spans takes them
+            return _token_ranges(p, p.sentence_spans())
+        if j >= n:
+            j = n
+            e = len(text)
+        else:
+            e = starts[j]
         s = starts[i]
-        e = starts[ss[k + 1]] if k < last and ss[k + 1] < n else len(text)
-        out.append((s, s + len(text[s:e].rstrip())))
+        e = s + len(text[s:e].rstrip())
+        if starts[j - 1] < e:
+            out.append((s, e, i, j))
+        elif e > s:  # (a token of white space, which the regex tokenizer never makes, ends the unit)
+            out.append((s, e, i, bisect_left(starts, e, i)))
+    if k < last and list(ss) != sorted(set(ss)):  # (the starts left over must be in order too)
+        return _token_ranges(p, p.sentence_spans())
     return out
+
+
+def _token_ranges(p: ParsedTurn, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """Character spans (not empty) with their token ranges ``(start, end, i, j)``: the tokens that start
+    in ``[start, end)``."""
+    starts = p.starts
+    out = []
+    i = 0
+    for s, e in spans:
+        if e > s:
+            i = bisect_left(starts, s, i)
+            out.append((s, e, i, bisect_left(starts, e, i)))
+    return out
+
+
+# What may end a backchannel cluster that opens a unit (ASCII): see the "lead" pattern.
+_CLUSTER_END = re.compile(r"[,.!;:-]")
+_ALNUM_RUN = re.compile(r"[a-z0-9]+")
+
+
+def _run_words(phrases: Iterable[str], pattern_words: Iterable[str]) -> frozenset[str] | None:
+    """The whole words (letter and digit runs) that text matched by the backchannel phrases and
+    token patterns can hold: their own, and a word joined to a following "n't" ("didn't"). None
+    where a phrase is not ASCII (case-insensitive matching could then equate other letters)."""
+    phrases, pattern_words = list(phrases), list(pattern_words)
+    if not all(w.isascii() and w == w.lower() for w in phrases + pattern_words):
+        return None
+    runs = {r for w in phrases + pattern_words for r in _ALNUM_RUN.findall(w)}
+    runs |= {found[-1] + "n" for w in pattern_words if (found := _ALNUM_RUN.findall(w))}
+    return frozenset(runs)
 
 
 def _cut_offs(words: Iterable[str]) -> frozenset[str]:
