@@ -355,8 +355,8 @@ class Matcher:
                 self._token.append(e)
         self._regex = self._compile(self._phrases)
         # The same trie without IGNORECASE, for ASCII text lower-cased (see find).
-        self._lower_regex = (self._compile(self._phrases, flags=0)
-                             if self._phrases and all(p.isascii() for p in self._phrases) else None)
+        self._lower_regex = (_regex.compile(self._regex.pattern)
+                             if self._regex is not None and all(p.isascii() for p in self._phrases) else None)
         self._lowered: tuple[str, str] = ("", "")  # the last text find lower-cased, and its lower-case form
         self._hits: dict[str, tuple[Entry, ...]] = {}
         # Token patterns by the lower-case words they can start with, so that a turn's tokens are
@@ -381,7 +381,7 @@ class Matcher:
         return None if words is None else frozenset(words)
 
     @staticmethod
-    def _compile(phrases: Mapping[str, Any], flags: int = re.IGNORECASE) -> re.Pattern[str] | None:
+    def _compile(phrases: Mapping[str, Any]) -> re.Pattern[str] | None:
         """One regex for all phrases, as a trie (prefixes shared).
 
         A flat alternation ``longest|…|shortest`` makes the regex engine try every phrase at every
@@ -405,7 +405,7 @@ class Matcher:
                 alts.append(r"(?![\w'’])")
             return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
-        return _regex.compile(r"(?<![\w'’-])" + branch(root), flags)
+        return _regex.compile(r"(?<![\w'’-])" + branch(root), re.IGNORECASE)
 
     def find(self, parsed: Any, start: int = 0, end: int | None = None) -> list[Match]:
         """All matches inside characters ``[start, end)`` of the parsed turn, sorted by position."""
