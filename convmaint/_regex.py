@@ -20,11 +20,11 @@ from convmaint import _cache
 
 __all__ = ["compile"]
 
-_MEMO: dict[tuple[str, int], re.Pattern[str]] = {}
+_MEMO: dict[tuple[Any, int], re.Pattern[Any]] = {}
 
 
-def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    """``re.compile(pattern, flags)``, from the per-user cache when it was compiled before."""
+def compile(pattern: Any, flags: int = 0) -> re.Pattern[Any]:
+    """``re.compile(pattern, flags)`` (a str or bytes pattern), from the per-user cache when it was compiled before."""
     flags = int(flags)
     hit = _MEMO.get((pattern, flags))
     if hit is not None:

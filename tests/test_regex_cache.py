@@ -48,3 +48,15 @@ def test_damaged_or_disabled_cache_falls_back(cache, monkeypatch):
     assert _regex.compile(r"a+b", 0).fullmatch("aab")
     with pytest.raises(re.error):
         _regex.compile(r"(unclosed", 0)
+
+
+def test_bytes_patterns_are_cached_too(cache):
+    pattern = b" (?:wh(?:at|o)|how) +(?:is|are) "
+    want = re.compile(pattern)
+    first = _regex.compile(pattern)
+    _regex._MEMO.clear()
+    again = _regex.compile(pattern)
+    text = b" what  is it, how are you, who is "
+    for rx in (first, again):
+        assert (rx.pattern, rx.flags) == (want.pattern, want.flags)
+        assert [m.span() for m in rx.finditer(text)] == [m.span() for m in want.finditer(text)]

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import product
 from typing import Any, Literal
 
+from convmaint import _regex
 from convmaint.detect.base import Detector, Mode, register_detector, units
 from convmaint.lexicon import Entry, LexiconSet, Match
 from convmaint.model import Conversation, Move, Role, Turn
@@ -248,7 +249,7 @@ class _FrameGate:
                 for w in sets[0]:
                     self._pairs.setdefault(w, []).append(tuple(sets[1:]))
         self._firsts = frozenset(self._pairs)
-        self._regex = re.compile(b" " + _trie(forms) + b" ") if forms else None
+        self._regex = _regex.compile(b" " + _trie(forms) + b" ") if forms else None  # (cached per user)
 
     @property
     def always(self) -> bool:
