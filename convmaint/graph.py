@@ -104,6 +104,7 @@ __all__ = [
     "GraphFormat",
     "flat_measures",
     "graph_measures",
+    "graph_row",
     "move_graph",
     "node_link_json",
     "write_graph",
