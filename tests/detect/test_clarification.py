@@ -260,3 +260,51 @@ def test_service_offers_are_not_clarification(lexicons, backend, reply):
                  roles=[Role.HUMAN, Role.MODEL])
     det = ClarificationDetector(lexicons=lexicons)
     assert not det.detect(conv, list(backend.parse([t.text for t in conv.turns])))
+
+
+def test_frame_gates_never_turn_away_a_turn_the_matcher_matches_in():
+    """Each _FrameGate is a necessary condition: wherever its entries' Matcher finds a match in a
+    turn, the gate lets the turn through (random texts from the lexicon's own phrases, in mixed
+    case, with punctuation, curly apostrophes and noise words between)."""
+    import random
+
+    from convmaint.detect.clarification import _Toks
+    from convmaint.lexicon import Matcher, load_lexicons
+    from convmaint.nlp.regex_backend import parse_text
+
+    det = ClarificationDetector(lexicons=load_lexicons())
+    gates = [det._plain_gate, det._request_gate, det._unmarked_gate, det._scoped_gate, *det._context_gates.values()]
+    entries = [e for m in (det._cues, det._context) for e in m.entries]
+    phrases = [e.pattern for e in entries if isinstance(e.pattern, str)]
+    words = [w for e in entries if not isinstance(e.pattern, str) for spec in e.pattern
+             for w in ([spec["LOWER"]] if isinstance(spec.get("LOWER"), str) else spec.get("LOWER", {}).get("IN", []))]
+    matchers = [Matcher(g_entries) for g_entries in _gate_entries(det)]
+    rnd = random.Random(11)
+    checked = 0
+    for _ in range(1500):
+        parts = [rnd.choice(phrases) if rnd.random() < 0.35 else rnd.choice(words + ["so", "the", "it", "You", "?"])
+                 for _ in range(rnd.randint(1, 5))]
+        text = rnd.choice([" ", ", ", "... ", " - "]).join(parts)
+        text = "".join(c.upper() if rnd.random() < 0.2 else "\u2019" if c == "'" and rnd.random() < 0.3 else c for c in text)
+        p = parse_text(text)
+        for gate, matcher in zip(gates, matchers):
+            if matcher.find(p):
+                checked += 1
+                assert gate.possible(_Toks(p), p.lower), text
+    assert checked > 200  # the texts do hit the frames
+
+
+def _gate_entries(det):
+    """The entries each gate of test_frame_gates... was built from, in the same order."""
+    from convmaint.detect.clarification import _phrase_key
+
+    label = "clarification.request"
+    frames = [e for e in det._cues.entries if e.label == label and e.attributes.get("needs") != "question"]
+    return [
+        [e for e in frames if e.attributes.get("needs") != "request"],
+        [e for e in frames if e.attributes.get("needs") == "request"],
+        frames,
+        [e for e in det._cues.entries if not isinstance(e.pattern, str) or _phrase_key(e.pattern) not in det._unit_phrases],
+        [e for e in det._context.entries if not e.attributes.get("to_model")],
+        list(det._context.entries),
+    ]
