@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -414,16 +414,7 @@ class Matcher:
         out: list[Match] = []
         if self._regex is not None:
             entries_for = self._entries_for
-            regex, scanned = self._regex, text
-            if self._lower_regex is not None and text.isascii():
-                # For ASCII text and ASCII (lower-case) phrases, matching the lower-cased text
-                # case-sensitively finds the same spans (lower() changes only A-Z there, no
-                # offset, and no other ASCII character folds to a letter), about 40% faster: the
-                # engine can skip a trie branch by its first character.
-                if self._lowered[0] is not text:
-                    self._lowered = (text, text.lower())
-                regex, scanned = self._lower_regex, self._lowered[1]
-            for m in regex.finditer(scanned, start, end):
+            for m in self._phrase_hits(text, start, end):
                 if m.end() > end:
                     continue
                 for e in entries_for(m.group(0)):
@@ -449,6 +440,31 @@ class Matcher:
                     s, t = parsed.char_span(i, stop)
                     out.append(Match(s, t, e))
         out.sort(key=lambda m: (m.start, -m.end))
+        return out
+
+    def _phrase_hits(self, text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+        """The phrase trie's matches in ``text[start:end]`` (their group is the text matched, or its
+        lower-case form)."""
+        if self._lower_regex is not None and text.isascii():
+            # For ASCII text and ASCII (lower-case) phrases, matching the lower-cased text
+            # case-sensitively finds the same spans (lower() changes only A-Z there, no offset,
+            # and no other ASCII character folds to a letter), about 40% faster: the engine can
+            # skip a trie branch by its first character.
+            if self._lowered[0] is not text:
+                self._lowered = (text, text.lower())
+            return self._lower_regex.finditer(self._lowered[1], start, end)
+        return self._regex.finditer(text, start, end)  # type: ignore[union-attr]
+
+    def phrase_spans(self, text: str) -> list[tuple[int, int, Entry]]:
+        """The phrase matches :meth:`find` gives in the whole of ``text``, as ``(start, end, entry)``
+        triples (token entries are not looked for); cheaper than :class:`Match` objects where most
+        matches are looked at and dropped."""
+        if self._regex is None:
+            return []
+        entries_for, out = self._entries_for, []
+        for m in self._phrase_hits(text, 0, len(text)):
+            s, e = m.span()
+            out.extend((s, e, entry) for entry in entries_for(m.group()))
         return out
 
     def may_match(self, text: str, start: int = 0, end: int | None = None, last: int | None = None) -> bool:

@@ -35,14 +35,13 @@ import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, count, repeat
 from operator import mul, not_, sub
 from pathlib import Path
 from typing import Any, Literal
 
-from convmaint import _regex
 from convmaint.detect.base import Detector, Mode, register_detector, units
 from convmaint.errors import BackendError, ConfigError
 from convmaint.lexicon import Entry, LexiconSet, Match, Matcher
@@ -632,76 +631,6 @@ class _Sims:
         self.unit_prev = unit_prev.tolist()
 
 
-# ------------------------------------------------------------------------------ cue phrases
-
-# How a character of a normalised phrase is matched in text (the lexicon Matcher's units).
-_PHRASE_UNITS = {" ": r"\s+", "'": "['\u2019]"}
-_WS_RE = re.compile(r"\s+")
-
-
-def _normalise_phrase(text: str) -> str:
-    """A phrase (or a hit) as the lexicon Matcher keys it: lower case, ASCII apostrophes, single spaces."""
-    return _WS_RE.sub(" ", text.strip().lower().replace("\u2019", "'"))
-
-
-class _PhraseFinder:
-    """``Matcher(entries).find(parsed)`` for phrase entries, as ``(start, end, entry)`` triples.
-
-    The Matcher finds its phrases with one trie regex compiled with IGNORECASE, under which the
-    engine enters every branch of the trie at every word start. For an ASCII text and lower-case
-    ASCII phrases that is the same as matching the lower-cased text case-sensitively (``str.lower``
-    changes only A-Z there and keeps every offset, and an ASCII text has no other character that
-    folds to a letter of a phrase), where the engine skips a branch by its first character: the
-    scan costs about 40% less. The trie is built here as the Matcher builds it (the tests compare
-    the two); other texts, and lexicons with non-ASCII phrases, take the Matcher.
-    """
-
-    def __init__(self, matcher: Matcher, entries: Sequence[Entry]) -> None:
-        self.matcher = matcher  # (built from ``entries``)
-        phrases: dict[str, list[Entry]] = {}
-        for e in entries:
-            phrases.setdefault(_normalise_phrase(e.pattern), []).append(e)  # type: ignore[arg-type]
-        self._phrases = {k: tuple(v) for k, v in phrases.items()}
-        self._hits: dict[str, tuple[Entry, ...]] = {}
-        self._regex = (_regex.compile(self._trie(phrases)) if phrases and all(p.isascii() for p in phrases)
-                       and all(e.match == "phrase" for e in entries) else None)
-
-    @staticmethod
-    def _trie(phrases: Iterable[str]) -> str:
-        """The Matcher's trie regex (lexicon.Matcher._compile), for lower-cased text."""
-        root: dict[str, dict] = {}
-        for p in phrases:
-            node = root
-            for ch in p:
-                node = node.setdefault(_PHRASE_UNITS.get(ch) or re.escape(ch), {})
-            node[""] = {}
-
-        def branch(node: dict[str, dict]) -> str:
-            alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
-            if "" in node:
-                alts.append(r"(?![\w'\u2019])")
-            return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-        return r"(?<![\w'\u2019-])" + branch(root)
-
-    def find(self, p: ParsedTurn) -> list[tuple[int, int, Entry]]:
-        """The phrase matches in the turn, in order (as ``Matcher.find``: by start, one per entry)."""
-        text = p.text
-        if self._regex is None or not text.isascii():
-            return [(m.start, m.end, m.entry) for m in self.matcher.find(p)]
-        hits, out = self._hits, []
-        for m in self._regex.finditer(text.lower()):
-            hit = m.group()
-            found = hits.get(hit)
-            if found is None:
-                if len(hits) >= 65536:
-                    hits.clear()
-                found = hits[hit] = self._phrases.get(_normalise_phrase(hit), ())
-            s, e = m.span()
-            out.extend((s, e, x) for x in found)
-        return out
-
-
 @register_detector
 class TopicDetector(Detector):
     """Finds topic moves: shifts, hand-offs, resumptions and closings.
@@ -773,7 +702,6 @@ class TopicDetector(Detector):
         # Token patterns (the bare "…, you?") only run on units with a question mark.
         phrases = [e for e in entries if e.match == "phrase"]
         self._matcher = Matcher(phrases) if entries else None
-        self._phrases = _PhraseFinder(self._matcher, phrases) if self._matcher is not None else None
         token_entries = [e for e in entries if e.match == "token"]
         self._token_matcher = Matcher(token_entries) if token_entries else None
         self._vectors = _Vectors(similarity)
@@ -804,10 +732,10 @@ class TopicDetector(Detector):
 
     def _units(self, conv: Conversation, parsed: Sequence[ParsedTurn]) -> list[list[_Unit]]:
         out: list[list[_Unit]] = []
-        phrases, token_matcher = self._phrases, self._token_matcher
+        phrases, token_matcher = self._matcher, self._token_matcher
         position = self._position
         for turn, p in zip(conv.turns, parsed):
-            matches = phrases.find(p) if phrases is not None and p.words else []
+            matches = phrases.phrase_spans(p.text) if phrases is not None and p.words else []
             tus: list[_Unit] = []
             ends, starts, lower, text, index = p.ends, p.starts, p.lower, turn.text, turn.index
             content = self._token_content(p)

@@ -422,11 +422,12 @@ def test_shift_features_are_named_in_order(lexicons):
     assert feats[2]["marked"] == 1.0 and feats[2]["any_question"] == 1.0
 
 
-def test_phrase_finder_finds_what_the_matcher_finds(lexicons):
-    """ASCII texts are matched lower-cased, without IGNORECASE: the matches must be the Matcher's."""
+def test_phrase_spans_are_the_matchers_phrase_matches(lexicons):
+    """The topic detector reads phrase cues as Matcher.phrase_spans triples: they must be find's
+    matches (ASCII texts are matched lower-cased, without IGNORECASE; others with it)."""
     det = TopicDetector(lexicons=lexicons, mode="lite", similarity="lexical")
-    finder = det._phrases
-    assert finder._regex is not None  # (the lexicons' phrases are ASCII)
+    matcher = det._matcher
+    assert matcher._lower_regex is not None  # (the lexicons' phrases are ASCII)
     texts = ["OK so By The Way, did you SEE it?", "anyway...  anyways", "Mm-Hmm uh-huh, UH HUH", "Let\u2019s move on",
              "let's  move\non", "so-so", "x-ok", "o'k", "'ok", "Yeah, yeah!", "na\u00efve OK", "\u0130 okay", "\u017fo",
              "by the wayy", "BTW lol", "speaking of which, you know what? that's that.", "_ok_", "ok_", "3ok", "ok3"]
@@ -434,7 +435,7 @@ def test_phrase_finder_finds_what_the_matcher_finds(lexicons):
     texts += ["".join(c.upper() if rng.random() < 0.3 else c for c in t) for t in texts]
     for text in texts:
         p = _fast_parse(text)
-        assert finder.find(p) == [(m.start, m.end, m.entry) for m in finder.matcher.find(p)], text
+        assert matcher.phrase_spans(p.text) == [(m.start, m.end, m.entry) for m in matcher.find(p)], text
 
 
 def test_token_patterns_are_only_skipped_where_they_cannot_match(lexicons):
