@@ -8,10 +8,10 @@ from typing import Any, ClassVar, Literal
 from convmaint._plugins import load_plugins
 from convmaint.errors import ConfigError
 from convmaint.lexicon import LexiconSet
-from convmaint.model import Conversation, Move, Turn
+from convmaint.model import Conversation, FrozenDict, Move, Turn
 from convmaint.nlp.base import ParsedTurn, trim_span
 
-__all__ = ["Detector", "Mode", "detector_classes", "make_detectors", "register_detector", "units"]
+__all__ = ["Detector", "Mode", "detector_classes", "frozen_attributes", "make_detectors", "register_detector", "units"]
 
 Mode = Literal["full", "lite", "fast"]
 
@@ -197,3 +197,18 @@ def units(turn: Turn, parsed: ParsedTurn) -> list[tuple[int, int]]:
 
 
 _SEGMENT_UNITS: dict[int, tuple[Turn, list[tuple[int, int]]]] = {}
+
+
+_FROZEN_ATTRIBUTES: dict[tuple[tuple[str, Any], ...], FrozenDict] = {}
+
+
+def frozen_attributes(**attrs: Any) -> FrozenDict:
+    """Move attributes (hashable values), frozen once per distinct set and shared: a Move keeps a
+    FrozenDict as it is, so detectors that emit many moves with few attribute sets skip freezing."""
+    key = tuple(attrs.items())
+    got = _FROZEN_ATTRIBUTES.get(key)
+    if got is None:
+        if len(_FROZEN_ATTRIBUTES) > 10_000:
+            _FROZEN_ATTRIBUTES.clear()
+        got = _FROZEN_ATTRIBUTES[key] = FrozenDict(attrs)
+    return got

@@ -42,10 +42,16 @@ from operator import mul, not_, sub
 from pathlib import Path
 from typing import Any, Literal
 
-from convmaint.detect.base import Detector, Mode, register_detector, units
+from convmaint.detect.base import (
+    Detector,
+    Mode,
+    frozen_attributes,
+    register_detector,
+    units,
+)
 from convmaint.errors import BackendError, ConfigError
 from convmaint.lexicon import Entry, LexiconSet, Match, Matcher
-from convmaint.model import Conversation, FrozenDict, Move, Role
+from convmaint.model import Conversation, Move, Role
 from convmaint.nlp.base import ParsedTurn
 
 __all__ = ["TopicDetector"]
@@ -1043,8 +1049,8 @@ class TopicDetector(Detector):
                     partner is not None and u.k and u.question and u.lead and not u.anaphoric) else None)
                 if hand is not None:
                     m, reciprocal, kind = hand
-                    attrs = (_frozen(reciprocal=reciprocal, kind=kind) if partner is None
-                             else _frozen(reciprocal=reciprocal, kind=kind, to=speakers[partner]))
+                    attrs = (frozen_attributes(reciprocal=reciprocal, kind=kind) if partner is None
+                             else frozen_attributes(reciprocal=reciprocal, kind=kind, to=speakers[partner]))
                     moves.append(self.move(HANDOFF, i, m[0], m[1], cue=text[m[0]:m[1]] if m[2] is None else m[2],
                                            target=partner, attributes=attrs, score=0.9))
                 if resumes and i > 0:
@@ -1111,7 +1117,7 @@ class TopicDetector(Detector):
             proffers = u.hits(_PROFFER)
             cue = _cue(proffers[0], text) if proffers else None
         return self.move(SHIFT, i, u.start, u.end, cue=cue,
-                         attributes=_frozen(marked=bool(marks), kind=kind), score=round(prob, 4))
+                         attributes=frozen_attributes(marked=bool(marks), kind=kind), score=round(prob, 4))
 
     def _resume_target(self, i: int, state: _State) -> int | None:
         """The earlier turn most like turn ``i``, beyond the ``resume_gap`` turns just before it."""
@@ -1123,20 +1129,6 @@ class TopicDetector(Detector):
             return None
         best = max(cands, key=lambda j: (float(T[j] @ T[i]), j))
         return best
-
-
-_FROZEN: dict[tuple[tuple[str, Any], ...], FrozenDict] = {}
-
-
-def _frozen(**attrs: Any) -> FrozenDict:
-    """A move's attributes, frozen once per distinct value (a Move keeps a FrozenDict as it is)."""
-    key = tuple(attrs.items())
-    got = _FROZEN.get(key)
-    if got is None:
-        if len(_FROZEN) > 10_000:
-            _FROZEN.clear()
-        got = _FROZEN[key] = FrozenDict(attrs)
-    return got
 
 
 def _cue(m: Match, text: str) -> str:

@@ -60,7 +60,13 @@ from operator import add, attrgetter, eq, itemgetter, not_
 from typing import Any
 
 from convmaint import _regex  # (large tries: compiled programs cached per user)
-from convmaint.detect.base import Detector, Mode, register_detector, units
+from convmaint.detect.base import (
+    Detector,
+    Mode,
+    frozen_attributes,
+    register_detector,
+    units,
+)
 from convmaint.detect.topic import (  # the parse detector's word lists
     _ANAPHOR,
     _NOT_A_SHIFT,
@@ -72,7 +78,7 @@ from convmaint.detect.topic import (  # the parse detector's word lists
 )
 from convmaint.errors import ConfigError
 from convmaint.lexicon import Entry, LexiconSet, Match
-from convmaint.model import Conversation, FrozenDict, Move, Role
+from convmaint.model import Conversation, Move, Role
 from convmaint.nlp.base import ParsedTurn
 
 __all__ = ["FastTopicDetector"]
@@ -1237,8 +1243,8 @@ class FastTopicDetector(Detector):
                 hand = self._handoff(sc, i, u, mine, partner)
             if hand is not None:
                 (hs_, he_, cue), reciprocal, kind = hand
-                attrs = (_frozen(reciprocal=reciprocal, kind=kind) if partner is None
-                         else _frozen(reciprocal=reciprocal, kind=kind, to=speakers[partner]))
+                attrs = (frozen_attributes(reciprocal=reciprocal, kind=kind) if partner is None
+                         else frozen_attributes(reciprocal=reciprocal, kind=kind, to=speakers[partner]))
                 moves.append(self.move(HANDOFF, i, hs_, he_, cue=text[hs_:he_] if cue is None else cue,
                                        target=partner, attributes=attrs, score=0.9))
             if resumes and i > 0:
@@ -1272,7 +1278,7 @@ class FastTopicDetector(Detector):
             if proffers:
                 cue = _cue(proffers[0], text)
         s, e = self._span(sc, u)
-        return self.move(SHIFT, i, s, e, cue=cue, attributes=_frozen(marked=bool(marks), kind=kind), score=round(prob, 4))
+        return self.move(SHIFT, i, s, e, cue=cue, attributes=frozen_attributes(marked=bool(marks), kind=kind), score=round(prob, 4))
 
     def _handoff(self, sc: _Scan, i: int, u: int, mine: list[tuple[Match, bool, bool]],
                  partner: int | None) -> tuple[tuple[int, int, str | None], bool, str] | None:
@@ -1357,20 +1363,6 @@ def _gram_index(n: int) -> tuple[Any, tuple[tuple[int, int], ...]]:
         if len(_GRAM_INDEX) > 256:
             _GRAM_INDEX.clear()
         _GRAM_INDEX[n] = got
-    return got
-
-
-_FROZEN: dict[tuple[tuple[str, Any], ...], FrozenDict] = {}
-
-
-def _frozen(**attrs: Any) -> FrozenDict:
-    """The moves' attributes, frozen once per distinct value (a Move keeps a FrozenDict as it is)."""
-    key = tuple(attrs.items())
-    got = _FROZEN.get(key)
-    if got is None:
-        if len(_FROZEN) > 10_000:
-            _FROZEN.clear()
-        got = _FROZEN[key] = FrozenDict(attrs)
     return got
 
 
