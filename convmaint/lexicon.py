@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, AnyStr
 
 from convmaint import _cache, _regex
 from convmaint._cache import cache_dir  # noqa: F401 (re-exported: where lexicons are cached)
@@ -333,6 +333,32 @@ def _lower_words(spec: Mapping[str, Any]) -> set[str] | None:
     return None
 
 
+def trie_pattern(keys: Iterable[Iterable[AnyStr]], end: AnyStr) -> AnyStr:
+    """One regular expression for keys given as sequences of regex units (escaped characters, or
+    small patterns such as ``\\s+``), built as a trie: sibling branches start with different
+    units, so the engine goes on with at most one of them, and a branch tries its longer
+    continuations before ``end`` (a look-ahead, or empty) closes a key. That is the flat
+    alternation's longest-key-first match, without trying every key at every position. Takes str
+    or bytes units alike; ``keys`` must not be empty.
+    """
+    empty = end[:0]
+    group, bar, close = ("(?:", "|", ")") if isinstance(end, str) else (b"(?:", b"|", b")")
+    root: dict[Any, dict] = {}
+    for key in keys:
+        node = root
+        for unit in key:
+            node = node.setdefault(unit, {})
+        node[empty] = {}
+
+    def branch(node: dict[Any, dict]) -> Any:
+        alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
+        if empty in node:
+            alts.append(end)
+        return alts[0] if len(alts) == 1 else group + bar.join(alts) + close
+
+    return branch(root)
+
+
 def _word_regex(word: str) -> str:
     """One word of a normalised phrase as the phrase regex matches it."""
     return "".join(_PHRASE_UNITS.get(ch) or re.escape(ch) for ch in word)
@@ -391,21 +417,9 @@ class Matcher:
         """
         if not phrases:
             return None
-        root: dict[str, dict] = {}
-        for p in phrases:
-            node = root
-            for ch in p:
-                node = node.setdefault(_PHRASE_UNITS.get(ch) or re.escape(ch), {})
-            node[""] = {}
-
-        def branch(node: dict[str, dict]) -> str:
-            # Word edges: a phrase ends where no word character or apostrophe follows.
-            alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
-            if "" in node:
-                alts.append(r"(?![\w'’])")
-            return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-        return _regex.compile(r"(?<![\w'’-])" + branch(root), re.IGNORECASE)
+        # Word edges: a phrase ends where no word character or apostrophe follows.
+        body = trie_pattern(([_PHRASE_UNITS.get(ch) or re.escape(ch) for ch in p] for p in phrases), r"(?![\w'’])")
+        return _regex.compile(r"(?<![\w'’-])" + body, re.IGNORECASE)
 
     def find(self, parsed: Any, start: int = 0, end: int | None = None) -> list[Match]:
         """All matches inside characters ``[start, end)`` of the parsed turn, sorted by position."""

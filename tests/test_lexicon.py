@@ -205,3 +205,17 @@ def test_find_on_ascii_text_matches_the_ignorecase_scan():
             assert m.find(p) == reference.find(p), text
             if len(text) > 4:
                 assert m.find(p, 2, len(text) - 1) == reference.find(p, 2, len(text) - 1), text
+
+
+def test_trie_pattern_matches_as_the_longest_first_alternation():
+    import re
+
+    from convmaint.lexicon import trie_pattern
+
+    words = ["i mean", "i", "in fact", "indeed", "mean", "me", "you know", "y'know"]
+    flat = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    trie = trie_pattern(([re.escape(c) for c in w] for w in words), "")
+    text = "i mean, indeed in fact y'know you know me mean i in"
+    assert [m.span() for m in re.finditer(trie, text)] == [m.span() for m in re.finditer(flat, text)]
+    assert trie_pattern([["a", "b"], ["a", "c"], ["a"]], "(?!x)") == "a(?:b(?!x)|c(?!x)|(?!x))"  # end closes each key
+    assert trie_pattern([[b"a", b"b"], [b"a"]], b"") == b"a(?:b|)"  # bytes units too

@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 from convmaint import _regex
 from convmaint.detect.base import Detector, Mode, register_detector, units
-from convmaint.lexicon import Entry, LexiconSet, Match
+from convmaint.lexicon import Entry, LexiconSet, Match, trie_pattern
 from convmaint.model import Conversation, Move, Role, Turn
 from convmaint.nlp.base import ParsedTurn
 
@@ -180,21 +180,8 @@ def _phrase_key(text: str) -> str:
 def _trie(phrases: Iterable[tuple[bytes, ...]]) -> bytes:
     """A regex for any of ``phrases`` (words separated by spaces), as a trie: at each point the
     branches start with different characters, so the search tries at most one of them."""
-    root: dict[bytes, dict] = {}
-    for words in phrases:
-        node = root
-        for n, w in enumerate(words):
-            for unit in ([b" +"] if n else []) + [re.escape(bytes([c])) for c in w]:
-                node = node.setdefault(unit, {})
-        node[b""] = {}
-
-    def branch(node: dict[bytes, dict]) -> bytes:
-        alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
-        if b"" in node:
-            alts.append(b"")
-        return alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
-
-    return branch(root)
+    return trie_pattern(([unit for n, w in enumerate(words) for unit in ([b" +"] if n else []) + [re.escape(bytes([c])) for c in w]]
+                         for words in phrases), b"")
 
 
 def _lower_words(spec: Mapping[str, Any]) -> frozenset[str] | None:

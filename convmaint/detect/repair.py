@@ -13,7 +13,7 @@ from typing import Any
 from convmaint import _regex
 from convmaint.detect.base import Detector, Mode, register_detector, units
 from convmaint.errors import ConfigError
-from convmaint.lexicon import LexiconSet
+from convmaint.lexicon import LexiconSet, trie_pattern
 from convmaint.model import Conversation, Move, Turn
 from convmaint.nlp.base import ParsedTurn
 
@@ -130,21 +130,12 @@ def _tokens_trie(phrases: Sequence[str]) -> re.Pattern[str] | None:
     the longest phrase that starts there, as group 1. A space between words may be a run of white-
     space tokens; an apostrophe may start a token ("let" "'s"). A trie, as the lexicon's matcher
     builds one, so that a token is tried against each branch at most once."""
+    if not phrases:
+        return None
     units = {" ": r"\x01(?:\s+\x01)*", "'": r"\x01?['’]"}
-    root: dict[str, dict] = {}
-    for phrase in phrases:
-        node = root
-        for ch in phrase:
-            node = node.setdefault(units.get(ch) or re.escape(ch), {})
-        node[""] = {}
-
-    def branch(node: dict[str, dict]) -> str:
-        alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
-        if "" in node:
-            alts.append(r"(?=\x01)")  # the phrase ends with a token
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    return _regex.compile(r"\x01(?=(" + branch(root) + "))") if root else None  # (compiled once per machine)
+    # (the phrase ends with a token)
+    body = trie_pattern(([units.get(ch) or re.escape(ch) for ch in phrase] for phrase in phrases), r"(?=\x01)")
+    return _regex.compile(r"\x01(?=(" + body + "))")  # (compiled once per machine)
 
 
 @dataclass(slots=True)

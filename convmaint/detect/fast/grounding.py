@@ -119,8 +119,10 @@ def _token_regex(pattern: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 def _words_regex(words: Iterable[str]) -> str:
-    """Words as a plain alternation, longest first (no word-edge tests)."""
-    return "(?:" + "|".join(re.escape(w).replace("'", "['’]") for w in sorted(words, key=len, reverse=True)) + ")"
+    """Words as a plain alternation, longest first (no word-edge tests). Words of one length are put
+    in alphabetical order (at most one of them can match at a place) so that the pattern, the key
+    of its compiled form in the per-user cache, does not change with set order from run to run."""
+    return "(?:" + "|".join(re.escape(w).replace("'", "['’]") for w in sorted(words, key=lambda w: (-len(w), w))) + ")"
 
 
 def _both(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from convmaint.detect.base import Detector, Mode, register_detector, units
 from convmaint.errors import ConfigError
-from convmaint.lexicon import LexiconSet
+from convmaint.lexicon import LexiconSet, trie_pattern
 from convmaint.model import Conversation, FrozenDict, Move, Turn
 from convmaint.nlp.base import ParsedTurn
 from convmaint.nlp.regex_backend import tokenize
@@ -1491,25 +1491,16 @@ def _trie(phrases: list[str]) -> str:
     """One regex for token phrases (tokens joined by spaces) as they appear in text: a clitic
     ("'s", "n't") is glued to the word before, other tokens are separated by spaces, commas or
     dashes. Sibling branches start with different characters (see :class:`convmaint.lexicon.Matcher`)."""
-    root: dict[str, dict] = {}
+    keys = []
     for phrase in set(phrases):
-        node = root
-        toks = phrase.split(" ")
-        for x, tok in enumerate(toks):
+        units: list[str] = []
+        for x, tok in enumerate(phrase.split(" ")):
             glued = x > 0 and (tok[0] in "'’" or tok == "n't")
             if x > 0 and not glued:
-                node = node.setdefault(r"\s+", {})
-            for ch in tok:
-                node = node.setdefault("['’]" if ch in "'’" else re.escape(ch), {})
-        node[""] = {}
-
-    def branch(node: dict[str, dict]) -> str:
-        alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
-        if "" in node:
-            alts.append("")
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    return branch(root)
+                units.append(r"\s+")
+            units += ["['’]" if ch in "'’" else re.escape(ch) for ch in tok]
+        keys.append(units)
+    return trie_pattern(keys, "")
 
 
 def _shape(word: str) -> str:

@@ -77,7 +77,7 @@ from convmaint.detect.topic import (  # the parse detector's word lists
     _load_wordllama,
 )
 from convmaint.errors import ConfigError
-from convmaint.lexicon import Entry, LexiconSet, Match
+from convmaint.lexicon import Entry, LexiconSet, Match, trie_pattern
 from convmaint.model import Conversation, Move, Role
 from convmaint.nlp.base import ParsedTurn
 
@@ -171,20 +171,8 @@ def _trie(phrases: Iterable[str]) -> str:
     """A regex for the phrases, as a trie (branches start with different characters, so the engine
     tries one), each ending at a word edge: the lexicon Matcher's construction."""
     units = {" ": r"\s+", "'": "['\u2019]"}
-    root: dict[str, dict] = {}
-    for p in {_normalise(p) for p in phrases if p.strip()}:
-        node = root
-        for ch in p:
-            node = node.setdefault(units.get(ch) or re.escape(ch), {})
-        node[""] = {}
-
-    def branch(node: dict[str, dict]) -> str:
-        alts = [unit + branch(child) for unit, child in sorted(node.items()) if unit]
-        if "" in node:
-            alts.append(r"(?![\w'\u2019])")
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    return branch(root) if root else "(?!)"
+    keys = {_normalise(p) for p in phrases if p.strip()}
+    return trie_pattern(([units.get(ch) or re.escape(ch) for ch in p] for p in keys), r"(?![\w'\u2019])") if keys else "(?!)"
 
 
 _POSITIONS: list[int] = list(range(4096))
