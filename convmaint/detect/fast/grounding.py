@@ -118,6 +118,16 @@ def _token_regex(pattern: Sequence[Mapping[str, Any]]) -> str | None:
     return "".join(parts) + _EDGE_AFTER
 
 
+def _first_words(toks: Sequence[str], x: int, j: int) -> tuple[int, str, str] | None:
+    """The first token of ``toks[x:j]`` that is not punctuation: its index, it and the token after
+    it ("" at ``j``); None when all are punctuation."""
+    while x < j and toks[x] in _PUNCT:
+        x += 1
+    if x == j:
+        return None
+    return x, toks[x], toks[x + 1] if x + 1 < j else ""
+
+
 def _words_regex(words: Iterable[str]) -> str:
     """Words as a plain alternation, longest first (no word-edge tests). Words of one length are put
     in alphabetical order (at most one of them can match at a place) so that the pattern, the key
@@ -491,14 +501,11 @@ class FastGroundingDetector(Detector):
                 if b is not None:
                     out.append((s, e, b or -1, None, i, j))
                     continue
-            x = i
-            while x < j and toks[x] in _PUNCT:
-                x += 1
-            if x == j:
+            first = _first_words(toks, i, j)
+            if first is None:
                 out.append((s, e, 0, None, i, j))
                 continue
-            w0 = toks[x]
-            w1 = toks[x + 1] if x + 1 < j else ""
+            x, w0, w1 = first
             if w0 in first1 or (w0, w1) in first2:
                 m = (self._whole if segmented else self._lead_or_whole)[ci].match(low, s, e) \
                     if (e - s <= max_chars or not segmented) and not (ascii_ and self._no_lead(low, toks, starts, x, j, s, e)) \
@@ -515,14 +522,11 @@ class FastGroundingDetector(Detector):
                         if c >= e:
                             continue
                         s, i = c, bisect_left(starts, c, i)
-                        x = i
-                        while x < j and toks[x] in _PUNCT:
-                            x += 1
-                        if x == j:
+                        first = _first_words(toks, i, j)
+                        if first is None:
                             out.append((s, e, 0, None, i, j))
                             continue
-                        w0 = toks[x]
-                        w1 = toks[x + 1] if x + 1 < j else ""
+                        x, w0, w1 = first
             # a reformulation frame after discourse particles ("so you're saying", "oh, in other words")
             framed = (w0, w1) in frame_pairs
             while not framed and (w0 in _LEAD_CUT or w0 in _PUNCT) and x + 1 < j:
