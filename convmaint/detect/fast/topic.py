@@ -49,6 +49,7 @@ token, as in a URL, is not one).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import re
 import threading
@@ -57,6 +58,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import accumulate, chain, compress, count, islice, pairwise, repeat
 from operator import add, attrgetter, eq, itemgetter, not_
+from pathlib import Path
 from typing import Any
 
 from convmaint import _regex  # (large tries: compiled programs cached per user)
@@ -75,8 +77,9 @@ from convmaint.detect.topic import (  # the parse detector's word lists
     _STOP,
     _SUBJ,
     _load_wordllama,
+    _wordllama_dir,
 )
-from convmaint.errors import ConfigError
+from convmaint.errors import BackendError, ConfigError
 from convmaint.lexicon import Entry, LexiconSet, Match, trie_pattern
 from convmaint.model import Conversation, Move, Role
 from convmaint.nlp.base import ParsedTurn
@@ -170,9 +173,10 @@ def _normalise(phrase: str) -> str:
 def _trie(phrases: Iterable[str]) -> str:
     """A regex for the phrases, as a trie (branches start with different characters, so the engine
     tries one), each ending at a word edge: the lexicon Matcher's construction."""
-    units = {" ": r"\s+", "'": "['\u2019]"}
     keys = {_normalise(p) for p in phrases if p.strip()}
-    return trie_pattern(([units.get(ch) or re.escape(ch) for ch in p] for p in keys), r"(?![\w'\u2019])") if keys else "(?!)"
+    # Each character's regex, escaped once (not once per phrase it is in).
+    units = {ch: re.escape(ch) for ch in set().union(*keys)} | {" ": r"\s+", "'": "['\u2019]"}
+    return trie_pattern((list(map(units.__getitem__, p)) for p in keys), r"(?![\w'\u2019])") if keys else "(?!)"
 
 
 _POSITIONS: list[int] = list(range(4096))
@@ -205,6 +209,47 @@ def _cue_keys(phrases: Iterable[str]) -> tuple[frozenset[str], frozenset[tuple[s
         else:
             one.update(first)
     return frozenset(one), frozenset(two)
+
+
+#: The tokenizer file whose vocabulary ``_vocab_words`` reads (``_load_wordllama`` loads it).
+_TOKENIZER_FILE = ("tokenizers", "l2_supercat_tokenizer_config.json")
+
+
+def _vocab_words(model: Any) -> tuple[list[str], Any, list[bool]]:
+    """The words that are one token of the tokenizer's vocabulary (see ``_WordVectors._prefill``)
+    by token id, their ids, and whether each is a content word.
+
+    Listing them takes some 0.05 s (the vocabulary of 32,000 tokens, filtered and tested in
+    Python), so they are kept in convmaint's per-user cache, keyed by the SHA-256 of the tokenizer
+    file and of this module (which holds the listing and the content-word test), the stop words
+    and convmaint's version; reading the entry takes about 1 ms.
+    """
+    import numpy as np
+
+    from convmaint import _cache
+    from convmaint._version import __version__
+
+    key = None
+    with contextlib.suppress(OSError, BackendError):
+        raw = _wordllama_dir().joinpath(*_TOKENIZER_FILE).read_bytes()
+        what = f"{__version__}\0{sorted(_STOP)}\0".encode() + Path(__file__).read_bytes()
+        key = hashlib.sha256(what + b"\0" + raw).hexdigest()
+        got = _cache.read("wordllama", key)
+        # (an entry of another shape is a miss, as a damaged one is)
+        if (isinstance(got, tuple) and len(got) == 3 and isinstance(got[0], list) and isinstance(got[1], bytes)
+                and isinstance(got[2], bytes) and len(got[1]) == 8 * len(got[0]) == 8 * len(got[2])):
+            return got[0], np.frombuffer(got[1], dtype=np.int64), list(map(bool, got[2]))
+    vocab = model.tokenizer.get_vocab()
+    # (Of the white space, only " " is printable.)
+    pairs = sorted((i, w) for t, i in vocab.items()
+                   if t[:1] == "\u2581" and (w := t[1:]) and w == w.lower() and w.isprintable()
+                   and " " not in w and "\u2581" not in w)
+    words = [w for _, w in pairs]
+    token = np.asarray([i for i, _ in pairs], dtype=np.int64)
+    content = [bool(_content_word(w)) for w in words]
+    if key is not None:
+        _cache.write("wordllama", key, (words, token.tobytes(), bytes(content)))
+    return words, token, content
 
 
 class _WordVectors:
@@ -251,19 +296,11 @@ class _WordVectors:
         """Enter the words that are one token of the tokenizer's vocabulary (a lower-case token with
         the word-start mark, some 12,000): their vectors need no encoding, and they are most of the
         words of any English text. Checked on a sample against the tokenizer, else encoded."""
-        import numpy as np
-
-        vocab = self.model.tokenizer.get_vocab()
-        # (Of the white space, only " " is printable.)
-        pairs = sorted((i, w) for t, i in vocab.items()
-                       if t[:1] == "\u2581" and (w := t[1:]) and w == w.lower() and w.isprintable()
-                       and " " not in w and "\u2581" not in w)
-        words = [w for _, w in pairs]
-        token = np.asarray([i for i, _ in pairs], dtype=np.int64)
+        words, token, content = _vocab_words(self.model)
         sample = words[::97]
         got, sizes = self.model.token_ids(sample)
         if sizes.tolist() == [1] * len(sample) and got == token[::97].tolist():
-            self._add(words, self._token_rows[token])
+            self._add(words, self._token_rows[token], content)
         else:  # not the tokenizer this shortcut expects: encode them
             self.add(words)
 
@@ -353,8 +390,9 @@ class _WordVectors:
                 at += n
         return [out[w] for w in words]
 
-    def _add(self, fresh: list[str], block: Any = None) -> Any:
-        """Enter new words with their vectors (``block``), or return their rows to fill."""
+    def _add(self, fresh: list[str], block: Any = None, content: Iterable[bool] | None = None) -> Any:
+        """Enter new words with their vectors (``block``), or return their rows to fill; ``content``
+        gives their content-word flags when known."""
         import numpy as np
 
         old, need = self.size, self.size + len(fresh)
@@ -368,7 +406,7 @@ class _WordVectors:
         if block is not None:
             self.rows[old:need] = block
         self.index.update(zip(fresh, range(old, need)))
-        self.content.extend(bool(_content_word(w)) for w in fresh)
+        self.content.extend((bool(_content_word(w)) for w in fresh) if content is None else content)
         self.size = need
         return self.rows[old:need]
 

@@ -307,6 +307,30 @@ def test_content_word_flags_by_row(detector):
     assert len(table.content) == table.size
 
 
+def test_the_vocabulary_words_are_cached_per_tokenizer_file(detector, monkeypatch, tmp_path):
+    """The tokenizer's one-token words (``_vocab_words``) are read from convmaint's cache once
+    listed: the same words, ids and flags as listed afresh; a damaged entry is listed afresh."""
+    import pickle
+
+    model = detector._table.model
+    monkeypatch.setenv("CONVMAINT_CACHE_DIR", "")
+    want = fast_topic._vocab_words(model)
+    assert "the" in want[0] and len(want[0]) == len(want[1]) == len(want[2])
+    monkeypatch.setenv("CONVMAINT_CACHE_DIR", str(tmp_path))
+    listed = fast_topic._vocab_words(model)
+    (entry,) = (tmp_path / "wordllama").glob("*.pickle")
+    read = fast_topic._vocab_words(model)
+    for got in (listed, read):
+        assert got[0] == want[0] and got[1].tolist() == want[1].tolist() and got[2] == want[2]
+    # What is read is the entry (a stand-in here), not a fresh listing.
+    entry.write_bytes(pickle.dumps((["zz"], np.array([7], dtype=np.int64).tobytes(), b"\x01")))
+    got = fast_topic._vocab_words(model)
+    assert got[0] == ["zz"] and got[1].tolist() == [7] and got[2] == [True]
+    entry.write_bytes(b"damaged")
+    got = fast_topic._vocab_words(model)
+    assert got[0] == want[0] and got[1].tolist() == want[1].tolist() and got[2] == want[2]
+
+
 def test_an_odd_number_of_dimensions(lexicons):
     """Odd ``dims`` cannot sum the rows as pairs of floats: they are summed one by one."""
     texts = [*PETS, "By the way, did you see the game last night?"]
