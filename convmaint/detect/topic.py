@@ -169,15 +169,21 @@ def _load_wordllama() -> _WordLlama:
             raise BackendError(f"topic detector: the wordllama package lacks its bundled file {f}; "
                                "reinstall wordllama or choose similarity='lexical'")
     try:
-        from safetensors import safe_open
         from tokenizers import Tokenizer
     except ImportError as exc:
         raise BackendError(f"topic detector: cannot import wordllama's dependencies ({exc}); "
                            "or choose similarity='lexical'") from None
     try:
         tok = Tokenizer.from_file(str(tokenizer))
-        with safe_open(str(weights), framework="np", device="cpu") as f:
-            table = f.get_tensor("embedding.weight")
+        table = _mapped_table(weights)
+        if table is None:  # not the layout _mapped_table reads: let safetensors read it
+            from safetensors import safe_open
+
+            with safe_open(str(weights), framework="np", device="cpu") as f:
+                table = f.get_tensor("embedding.weight")
+    except ImportError as exc:
+        raise BackendError(f"topic detector: cannot import wordllama's dependencies ({exc}); "
+                           "or choose similarity='lexical'") from None
     except Exception as exc:  # noqa: BLE001 (tokenizers and safetensors raise bare Exception subclasses)
         raise BackendError(f"topic detector: cannot load the bundled WordLlama model: {exc}") from None
     # Padding only wastes time here: every text's token ids are pooled on their own.
@@ -188,8 +194,40 @@ def _load_wordllama() -> _WordLlama:
     by_word = (tok.pre_tokenizer is None and tok.normalizer is not None
                and tok.normalizer.normalize_str(" a  b") == "\u2581\u2581a\u2581\u2581b"
                and {t.content for t in tok.get_added_tokens_decoder().values()} <= {"<unk>", "<s>", "</s>"})
-    # Widened to float32 on first use, as WordLlama does (widening only the rows used costs more).
+    # Kept as stored (float16); rows are widened to float32 as WordLlama does, when first used.
     return _WordLlama(table, tok, by_word)
+
+
+def _mapped_table(path: Path) -> Any:
+    """The embedding table of a safetensors file as a read-only float16 array mapped from the file
+    (its pages are read when touched: a corpus reads a fraction of the 32,000 rows), or None when
+    the file is not the single little-endian float16 matrix this expects.
+
+    The format: an 8-byte little-endian header size, a JSON header giving each tensor's dtype,
+    shape and byte range, then the data.
+    """
+    import json
+    import mmap
+
+    import numpy as np
+
+    try:
+        with open(path, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            if not 0 < size < 1 << 20:
+                return None
+            info = json.loads(f.read(size)).get("embedding.weight")
+            if not isinstance(info, dict) or info.get("dtype") != "F16" or len(info.get("shape", ())) != 2:
+                return None
+            (rows, cols), (a, b) = info["shape"], info["data_offsets"]
+            if b - a != rows * cols * 2 or a < 0:
+                return None
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        if len(data) < 8 + size + b:
+            return None
+        return np.frombuffer(data, dtype="<f2", count=rows * cols, offset=8 + size + a).reshape(rows, cols)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):  # (unreadable or unexpected: safetensors decides)
+        return None
 
 
 # Special tokens the tokenizer extracts from raw text: texts with them (or with its own word-start
@@ -227,14 +265,22 @@ class _WordLlama:
     words' ids one after the other (each word encoded with the "▁" in front, and any extra "▁" of
     a run of spaces). Words are therefore encoded once and cached, which costs a fraction of
     encoding every text; ``tests/detect/test_topic.py`` checks this against whole-text encoding.
+    A new plain word is asked of the tokenizer's BPE model directly (see ``_bpe``).
+
+    The embeddings stay as stored (float16, mapped from the file by ``_load_wordllama``): the
+    parse detector widens the rows it reads when it first reads them (``widened``), fast mode
+    the columns it reads (``columns``).
     """
 
     def __init__(self, table: Any, tokenizer: Any, by_word: bool = True) -> None:
-        self._raw = table  # as stored (float16); see table and columns
+        self._raw = table  # as stored (float16); see table, columns and widened
         self.tokenizer = tokenizer
         self.by_word = by_word
         self._ids: dict[str, list[int]] = {}  # string -> the tokenizer's ids for it (a word, or a whole text)
         self._starts_word: dict[int, bool] = {}  # id -> whether its token starts with "▁" (as a word's first does)
+        self._slot: Any = None  # see widened
+        self._wide: Any = None
+        self._n_wide = 0
 
     @functools.cached_property
     def table(self) -> Any:
@@ -251,6 +297,37 @@ class _WordLlama:
         if "table" in self.__dict__ or dims >= self._raw.shape[1]:
             return np.ascontiguousarray(self.table[:, :dims])
         return np.ascontiguousarray(self._raw[:, :dims], dtype=np.float32)
+
+    def widened(self, ids: Any) -> tuple[Any, Any]:
+        """``(rows, at)``: float32 rows and, for each of ``ids`` (an int array), the one that is its
+        row of ``table`` (``rows[at]`` is ``table[ids]``). Rows are widened when first asked for,
+        into a table of their own in that order: widening float16 costs more than anything else
+        about a row, a corpus reads a fraction of them, and rows side by side spare memory."""
+        import numpy as np
+
+        raw = self._raw
+        if "table" in self.__dict__ or raw.dtype == np.float32:
+            return self.table, ids
+        if self._slot is None:
+            self._slot = np.full(len(raw), -1, dtype=np.int64)  # token id -> its row in _wide
+            self._wide = np.empty((min(4096, len(raw)), raw.shape[1]), dtype=np.float32)
+        slot = self._slot
+        at = slot[ids]
+        if len(at) and at.min() < 0:
+            # The new ids, each once, in order (np.unique costs milliseconds on its first call).
+            mark = np.zeros(len(raw), dtype=bool)
+            mark[ids[at < 0]] = True
+            fresh = np.flatnonzero(mark)
+            old, new = self._n_wide, self._n_wide + len(fresh)
+            if new > len(self._wide):
+                grown = np.empty((min(max(new, 2 * len(self._wide)), len(raw)), raw.shape[1]), dtype=np.float32)
+                grown[:old] = self._wide[:old]
+                self._wide = grown
+            self._wide[old:new] = raw[fresh]
+            slot[fresh] = np.arange(old, new)
+            self._n_wide = new
+            at = slot[ids]
+        return self._wide, at
 
     def token_ids(self, texts: Sequence[str]) -> tuple[list[int], Any]:
         """The token ids of all ``texts`` one after the other, and how many each text has.
@@ -288,20 +365,45 @@ class _WordLlama:
                             count=len(texts))
         return list(chain.from_iterable(per)), sizes
 
+    @functools.cached_property
+    def _bpe(self) -> Any:
+        """The tokenizer's BPE model, when it encodes a plain word exactly as the tokenizer encodes
+        it (the normalizer only puts "▁" before the text and for each space, and there is no
+        pre-tokenizer: see ``by_word``), checked on a few words; else None. Asking it word by word
+        skips the tokenizer's per-call work, and costs less than merging one long text."""
+        tok = self.tokenizer
+        bpe = getattr(tok, "model", None)
+        if not self.by_word or not hasattr(bpe, "tokenize"):
+            return None
+        probe = ["zanzibarian", "n't", "'s", "222", "na\u00efve", "\U0001f600", "o'clock", "quokkas", "...", "x",
+                 "don't!", "\u00bd"]
+        try:
+            same = all([t.id for t in bpe.tokenize("\u2581" + w)] == tok.encode(w, add_special_tokens=False).ids
+                       for w in probe)
+        except Exception:  # noqa: BLE001 (any surprise: encode with the tokenizer)
+            same = False
+        return bpe if same else None
+
     def _encode(self, keys: list[str]) -> dict[str, list[int]]:
         """The tokenizer's ids for each key (a word, with any extra spaces before it, or a text)."""
         tok = self.tokenizer
-        encode = getattr(tok, "encode_batch_fast", tok.encode_batch)
         out: dict[str, list[int]] = {}
-        # Plain words (no space, no "▁", no special token) are encoded many at a time, as one text:
-        # far cheaper than one encoding object per word. Each one's ids start with the only token
-        # of it that starts with "▁" (the one put in front of it), so they are told apart by that.
+        # Plain words (no space, no "▁", no special token): by the BPE model, or many at a time as
+        # one text (far cheaper than one encoding object per word).
         plain: list[str] = []
         rest: list[str] = []
         for k in keys:
             # (_word_keys(k) == [k] for a word with no space: no "▁" and no special token)
             (plain if self.by_word and k and " " not in k and "\u2581" not in k
              and ("<" not in k or not _SPECIAL_RE.search(k)) else rest).append(k)
+        bpe = self._bpe if plain else None
+        if bpe is not None:
+            tokenize = bpe.tokenize
+            out.update((k, [t.id for t in tokenize("\u2581" + k)]) for k in plain)
+            plain = []
+        encode = getattr(tok, "encode_batch_fast", tok.encode_batch)
+        # Each one's ids start with the only token of it that starts with "▁" (the one put in
+        # front of it), so they are told apart by that.
         for c in range(0, len(plain), 1000):
             chunk = plain[c:c + 1000]
             (enc,) = encode([" ".join(chunk)], add_special_tokens=False)
@@ -355,12 +457,14 @@ class _Vectors:
         import numpy as np
 
         model = _load_wordllama()
-        table = model.table
         ids, sizes = model.token_ids(list(map(str.lower, texts)))
         if ids:
-            sums = _run_sums(table, np.clip(np.asarray(ids, dtype=np.int64), 0, table.shape[0] - 1), sizes)
+            idx = np.asarray(ids, dtype=np.int64)
+            if min(ids) < 0 or max(ids) >= len(model._raw):  # (not expected: the model has a row for each token)
+                idx = np.clip(idx, 0, len(model._raw) - 1)
+            sums = _run_sums(*model.widened(idx), sizes)
         else:
-            sums = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+            sums = np.zeros((len(texts), model._raw.shape[1]), dtype=np.float32)
         return sums, sizes.astype(np.float32)
 
 

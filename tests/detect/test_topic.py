@@ -356,8 +356,9 @@ def test_plain_texts_are_split_at_once_into_the_same_ids():
     assert ids == [] and len(sizes) == 0
 
 
-def test_fresh_plain_words_are_encoded_as_one_text():
-    """Fresh plain words are encoded a thousand at a time as one text, not one by one."""
+def test_fresh_plain_words_are_encoded_by_the_bpe_model_or_as_one_text():
+    """Fresh plain words are encoded word by word by the tokenizer's BPE model (no call of the
+    tokenizer itself); without a usable model, a thousand at a time as one text, not one by one."""
     pytest.importorskip("wordllama")
     from convmaint.detect.topic import _load_wordllama, _WordLlama
 
@@ -372,13 +373,51 @@ def test_fresh_plain_words_are_encoded_as_one_text():
             encoded.extend(texts)
             return model.tokenizer.encode_batch_fast(texts, **kw)
 
+    class NoModel(Counting):
+        model = None
+
     words = ["zebra", "quokka's", "naïve", "x-ray", "\U0001f600", "don't", "3.14", "über"]
-    ids, sizes = _WordLlama(model.table, Counting()).token_ids(words)
-    assert len(encoded) == 1
-    k = 0
-    for w, n in zip(words, sizes):
-        assert ids[k:k + n] == model.tokenizer.encode(w, add_special_tokens=False).ids, w
-        k += n
+    for tokenizer, calls in ((Counting(), 0), (NoModel(), 1)):
+        encoded.clear()
+        wl = _WordLlama(model.table, tokenizer)
+        ids, sizes = wl.token_ids(words)
+        assert len(encoded) == calls and (wl._bpe is None) == bool(calls)
+        k = 0
+        for w, n in zip(words, sizes):
+            assert ids[k:k + n] == model.tokenizer.encode(w, add_special_tokens=False).ids, w
+            k += n
+
+
+def test_table_is_read_as_safetensors_reads_it_and_widened_by_rows():
+    """The mapped float16 table is safetensors' tensor, and rows widened on demand are the rows of
+    the whole table widened at once, bit for bit, however the asks come."""
+    pytest.importorskip("wordllama")
+    import numpy as np
+    from safetensors import safe_open
+
+    from convmaint.detect.topic import (
+        _load_wordllama,
+        _mapped_table,
+        _WordLlama,
+        _wordllama_dir,
+    )
+
+    weights = _wordllama_dir() / "weights" / "l2_supercat_256.safetensors"
+    with safe_open(str(weights), framework="np", device="cpu") as f:
+        want = f.get_tensor("embedding.weight")
+    got = _mapped_table(weights)
+    assert got.dtype == want.dtype and got.shape == want.shape and got.tobytes() == want.tobytes()
+    model = _load_wordllama()
+    fresh = _WordLlama(got, model.tokenizer)
+    whole = np.ascontiguousarray(want, dtype=np.float32)
+    rng = np.random.default_rng(2)
+    for n in (0, 5, 300, 5000, 20000, 300):  # (the rows outgrow their first table)
+        ids = rng.integers(0, len(want), n)
+        rows, at = fresh.widened(ids)
+        assert rows[at].tobytes() == whole[ids].tobytes()
+    assert "table" not in fresh.__dict__
+    rows, at = _WordLlama(whole, model.tokenizer).widened(ids)  # (a float32 table is used as it is)
+    assert rows is whole and at is ids
 
 
 def test_run_sums_add_as_reduceat():
