@@ -144,6 +144,10 @@ def _both(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
 _LEAD_CUT = _LEAD | {w + "-" for w in _LEAD}
 _MIMIC_KEEP = frozenset({"yeah", "okay", "ok", "right"})  # discourse particles that a mimicking backchannel keeps
 _QUESTION_OPEN = _WH | _AUX
+# What a unit's first word can open (FastGroundingDetector._first_kinds): a backchannel or filler
+# (the first of one's tokens), a reformulation frame (its first word, or a discourse particle before
+# it), a question (-2 in _heads).
+_K_ACK, _K_FRAME, _K_QUESTION = 1, 2, 4
 # A unit: start, end, what its start says, a reformulation frame, token range (see FastGroundingDetector._heads).
 _Head = tuple[int, int, int, "re.Match[str] | None", int, int]
 _FORM_ATTRS = {f: FrozenDict({"form": f}) for f in ("continuer", "receipt", "question_form")}
@@ -304,6 +308,12 @@ class FastGroundingDetector(Detector):
         self._ack_tail = _cut_offs(w for k, ts in phrase_toks.items() if self._bits[k] & _B_ACK for w in ts)
         self._frame_pairs = _cut_off_pairs(tuple(tokenize(_norm(e.pattern))[0][:2]) for e in reform)  # type: ignore[arg-type]
         self._lead_words = _run_words(self._bits, pattern_words)
+        # what a unit's first word can open (bits _K_*), looked up once a unit in _heads
+        self._first_kinds: dict[str, int] = {}
+        for words, bit in ((self._first1 | {a for a, _ in self._first2}, _K_ACK),
+                           ({a for a, _ in self._frame_pairs} | _LEAD_CUT | _PUNCT, _K_FRAME), (_QUESTION_OPEN, _K_QUESTION)):
+            for w in words:
+                self._first_kinds[w] = self._first_kinds.get(w, 0) | bit
 
         # --- frames
         frames = lexicons.entries(lexicons=["grounding_frames"])
@@ -479,11 +489,12 @@ class FastGroundingDetector(Detector):
         out: list[_Head] = []
         bits = self._bits
         starts, toks = p.starts, p.lower
-        first1, first2, frame_pairs = self._first1, self._first2, self._frame_pairs
+        first1, first2, frame_pairs, kinds = self._first1, self._first2, self._frame_pairs, self._first_kinds
         max_chars = 7 * self.max_ack_words  # (a longer unit cannot be so few backchannels)
         ascii_ = self._lead_words is not None and low.isascii()  # (where _no_lead can tell)
-        # (a closing cluster follows a comma, a semicolon, a colon or a dash)
-        tails = not segmented and not _CLOSERS.isdisjoint(toks)
+        # (a closing cluster follows a comma, a semicolon, a colon or a dash; searched in the text:
+        # no such character, no such token)
+        tails = not segmented and ("," in low or ";" in low or ":" in low or "—" in low or "–" in low)
         i = 0
         for u in spans:
             if segmented:
@@ -501,12 +512,17 @@ class FastGroundingDetector(Detector):
                 if b is not None:
                     out.append((s, e, b or -1, None, i, j))
                     continue
-            first = _first_words(toks, i, j)
-            if first is None:
-                out.append((s, e, 0, None, i, j))
-                continue
-            x, w0, w1 = first
-            if w0 in first1 or (w0, w1) in first2:
+            if i < j and (w0 := toks[i]) not in _PUNCT:  # (the common case, inline)
+                x, w1 = i, toks[i + 1] if i + 1 < j else ""
+            else:
+                first = _first_words(toks, i, j)
+                if first is None:
+                    out.append((s, e, 0, None, i, j))
+                    continue
+                x, w0, w1 = first
+            # what the first word can open, in one look-up (most words open nothing tested below)
+            f = kinds.get(w0, 0)
+            if f & _K_ACK and (w0 in first1 or (w0, w1) in first2):
                 m = (self._whole if segmented else self._lead_or_whole)[ci].match(low, s, e) \
                     if (e - s <= max_chars or not segmented) and not (ascii_ and self._no_lead(low, toks, starts, x, j, s, e)) \
                     else None
@@ -527,15 +543,19 @@ class FastGroundingDetector(Detector):
                             out.append((s, e, 0, None, i, j))
                             continue
                         x, w0, w1 = first
+                        f = kinds.get(w0, 0)
             # a reformulation frame after discourse particles ("so you're saying", "oh, in other words")
-            framed = (w0, w1) in frame_pairs
-            while not framed and (w0 in _LEAD_CUT or w0 in _PUNCT) and x + 1 < j:
-                x += 1
-                w0, w1 = w1, toks[x + 1] if x + 1 < j else ""
+            # (it starts with a frame's first word, or discourse particles come first)
+            if f & _K_FRAME:
                 framed = (w0, w1) in frame_pairs
-            if framed and (m := self._frame[ci].match(low, s, e)) is not None:
-                out.append((s, e, 0, m, i, j))
-                continue
+                while not framed and (w0 in _LEAD_CUT or w0 in _PUNCT) and x + 1 < j:
+                    x += 1
+                    w0, w1 = w1, toks[x + 1] if x + 1 < j else ""
+                    framed = (w0, w1) in frame_pairs
+                if framed and (m := self._frame[ci].match(low, s, e)) is not None:
+                    out.append((s, e, 0, m, i, j))
+                    continue
+                f = kinds.get(w0, 0)  # (the first word after the particles)
             if tails and low[e - 1] != "?":
                 # a cluster closing the sentence after punctuation ("at nine, right?" asks: a tag)
                 y = j - 1
@@ -551,7 +571,7 @@ class FastGroundingDetector(Detector):
                     out.append((c, e, -1, None, bisect_left(starts, c, i), j))
                     continue
             # (-2: it opens like a question, "does it matter…", "how much is…", even without a "?")
-            out.append((s, e, -2 if w0 in _QUESTION_OPEN else 0, None, i, j))
+            out.append((s, e, -2 if f & _K_QUESTION else 0, None, i, j))
         return out
 
     def _no_lead(self, low: str, toks: Sequence[str], starts: Sequence[int], x: int, j: int, s: int, e: int) -> bool:
