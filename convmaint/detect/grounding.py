@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import accumulate, compress, islice, pairwise
+from operator import add, not_
 from typing import Any
 
 from convmaint.detect.base import Detector, Mode, register_detector, units
-from convmaint.lexicon import LexiconSet, Match, Matcher
+from convmaint.lexicon import Entry, LexiconSet, Match, Matcher
 from convmaint.model import Conversation, Move, Turn
 from convmaint.nlp.base import ParsedTurn
 
@@ -67,6 +69,13 @@ can could would should will shall may might must than then too also about up dow
 okay know think mean get got go going 's n't 're 've 'll 'd 'm s t m re ve ll d don didn doesn isn wasn aren huh mm hm
 right sure thing things lot kind sort stuff gonna wanna yep yup guess say said see""".split())  # noqa: SIM905
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "X", "INTJ"})
+# The first words (after leading particles) with which a unit without a "?" may ask or request
+# (see _question_kind).
+_QUESTION_START = _WH | _AUX | _REQUEST_START | {"please", "i", "i'd"}
+# Question kinds that rule a unit out of a repeat, a reformulation; those a follow-up needs.
+_NOT_REPEAT = frozenset({"wh", "polar", "request"})
+_NOT_REFORMULATION = _NOT_REPEAT
+_FOLLOW_UP_KINDS = frozenset({"wh", "polar", "decl", "tag"})
 
 
 @dataclass(slots=True)
@@ -236,6 +245,7 @@ class GroundingDetector(Detector):
         ack_entries = lexicons.entries(lexicons=["backchannels"])
         self._ack = Matcher(e for e in ack_entries if e.match == "phrase")
         self._ack_tokens = Matcher(e for e in ack_entries if e.match == "token")
+        self._ack_seqs = _TokenSeqs.build(self._ack_tokens.entries)  # the same, as regular expressions
         self._reform = lexicons.matcher(lexicons=["reformulation_frames"], labels=[REFORMULATION])
         # The first two letters of the frames (ASCII, in lower case), for a glance before may_match
         # (None where a frame is a token pattern or does not start with two ASCII letters or digits)
@@ -260,7 +270,8 @@ class GroundingDetector(Detector):
         n = len(turns)
         if not n:
             return []
-        all_units = [self._units(turns[t], parsed[t], t) for t in range(n)]
+        phrases = self._ack_phrases(parsed)
+        all_units = [self._units(turns[t], parsed[t], t, phrases[t]) for t in range(n)]
         partner = _previous_partner(turns)
         context = _Context(all_units, turns)
         claimed: dict[int, list[tuple[int, int]]] = {}
@@ -290,10 +301,18 @@ class GroundingDetector(Detector):
             for ui, u in enumerate(tunits):
                 if not u.words:
                     continue
+                question = u.question
+                # (what _repeat rules out first, before the questions it asks of the source: a
+                # question, or too many words besides backchannels where the echo cannot open a sentence)
+                short = len(u.words) - u.covered.count(True) <= self.max_repeat_words
+                may_repeat = question not in _NOT_REPEAT and (short or (not u.segmented and u.opening))
                 # What the unit responds to: the last thing another speaker said, passing over
                 # third parties' backchannels (in a meeting, "yeah" after A's question and C's
-                # "mm-hmm" still answers A).
-                last_other, responds_to = context.before(u)
+                # "mm-hmm" still answers A). Only timing, acknowledgements and repeats ask.
+                if u.t0 is not None or u.pure or may_repeat:
+                    last_other, responds_to = context.before(u)
+                else:
+                    last_other = responds_to = None
                 if (u.t0 is not None and own_prev is not None and own_prev.t0 is not None
                         and ((last_other is not None and last_other.t0 is not None and last_other.t0 > own_prev.t0)
                              or (own_prev.t1 is not None and u.t0 - own_prev.t1 >= self.pause_reset))):
@@ -320,32 +339,33 @@ class GroundingDetector(Detector):
                 # the echo's source: what the unit responds to (in a meeting, past third parties' backchannels)
                 src = responds_to if responds_to is not None else prev_unit
                 rep = None
-                # (what _repeat rules out first, before the questions it asks of the source: a
-                # question, or too many words besides backchannels where the echo cannot open a sentence)
-                if src is not None and u.question not in {"wh", "polar", "request"} and (
-                        len(u.words) - u.covered.count(True) <= self.max_repeat_words
-                        or (not u.segmented and u.opening and len(parsed[src.turn].words) <= 25)):
+                if may_repeat and src is not None and (short or len(parsed[src.turn].words) <= 25):
                     echo = last_other or src
-                    asked_q, requested = self._asked_memo(asked_memo, all_units, src)
+                    asked_q, requested = asked_memo.get(id(src)) or self._asked_memo(asked_memo, all_units, src)
                     rep = self._repeat(p, u, in_unit, src.turn, parsed[src.turn], echo, parsed[echo.turn],
                                        asked_q, requested)
                 if rep is not None:
                     out.append(rep)
                     if (ack is None and not is_claimed and self.repeat_acknowledges and u.k == 0 and not asked_q
-                            and u.question is None and rep.target == pt == t - 1 and not closings.near(t)):
+                            and question is None and rep.target == pt == t - 1 and not closings.near(t)):
                         out.append(self.move(ACK, t, u.start, u.end, cue=rep.cue, target=pt,
                                              attributes={"form": "receipt", "repeat": True}, score=0.6))
                 if ack is not None or pt is None:
                     continue
-                ref = self._reformulation(p, u, in_unit, pt, parsed[pt], all_units[pt], t, is_claimed)
-                if ref is not None:
-                    out.append(ref)
-                    continue
+                # (each rule below is called only where its first test passes)
+                if question not in _NOT_REFORMULATION:
+                    ref = self._reformulation(p, u, in_unit, pt, parsed[pt], all_units[pt], t, is_claimed)
+                    if ref is not None:
+                        out.append(ref)
+                        continue
                 if is_claimed:
                     continue
-                comp = self._completion(p, u, in_unit, pt, pt_parsed, prev_unit, t)
-                if comp is not None:
-                    out.append(comp)
+                if u.k == 0 and pt == t - 1 and prev_unit is not None and prev_unit.words:
+                    comp = self._completion(p, u, in_unit, pt, pt_parsed, prev_unit, t)
+                    if comp is not None:
+                        out.append(comp)
+                        continue
+                if question not in _FOLLOW_UP_KINDS or prev_unit is None:
                     continue
                 if topical_here and any(a < u.end and u.start < b for a, b in topical_here):
                     continue  # a question that shifts, hands off or resumes a topic is not a follow-up
@@ -356,34 +376,61 @@ class GroundingDetector(Detector):
 
     # ------------------------------------------------------------------------------ units
 
-    def _units(self, turn: Turn, p: ParsedTurn, t: int) -> list[_Unit]:
+    def _ack_phrases(self, parsed: Sequence[ParsedTurn]) -> list[list[Match]]:
+        """``self._ack.find(p)`` for each turn ``p`` (its backchannel phrases), from one search
+        through the turns' texts joined by "\\x00": no phrase holds it, and as a character that is
+        neither a word character, an apostrophe, a hyphen nor white space it edges a phrase as the
+        start or end of a text does. (The phrases are matched case-insensitively, or, in ASCII
+        text, in the lower-cased text: the same spans, see ``Matcher.find``.)"""
+        texts = [p.text for p in parsed]
+        joined = "\x00".join(texts)
+        if joined.count("\x00") != len(texts) - 1:  # a text holds the separator
+            return [self._ack.find(p) for p in parsed]
+        out: list[list[Match]] = [[] for _ in texts]
+        offs = list(accumulate((len(x) + 1 for x in texts), initial=0))  # where each text starts
+        for s, e, entry in self._ack.phrase_spans(joined):  # (in the order find sorts them)
+            t = bisect_right(offs, s) - 1
+            o = offs[t]
+            out[t].append(Match(s - o, e - o, entry))
+        return out
+
+    def _units(self, turn: Turn, p: ParsedTurn, t: int, matches: list[Match] | None = None) -> list[_Unit]:
+        """The units of turn ``t`` (``matches``: its backchannel phrases, where known)."""
         spans = units(turn, p) if p.words else []
+        if not spans:
+            return []
         out: list[_Unit] = []
-        punct = p.punct
         segmented = bool(turn.segments)
-        ranges: list[tuple[int, int]] = []  # each unit's tokens, for _find_acks
+        if matches is None:
+            matches = self._ack.find(p)  # the whole turn's backchannel phrases, shared by its units
+        # the turn's words (non-punctuation tokens), a unit's words being the stretch in its tokens
+        widx = list(compress(range(len(p.words)), map(not_, p.punct)))
+        # a token pattern can only match where two tokens in a row are ones it can start with: if
+        # no two in the turn are, none are in a unit
+        pairs = self._ack_tokens.token_pairs
+        lower = p.lower
+        tokens_may = pairs is None or not pairs.isdisjoint(zip(lower, islice(lower, 1, None)))
+        starts, ends = p.starts, p.ends
         for k, (s, e) in enumerate(spans):
             if e <= s:
                 out.append(_Unit(t, k, s, e, []))
-                ranges.append((0, 0))
                 continue
-            i, j = p.tokens_in(s, e)
-            ranges.append((i, j))
-            words = [x for x in range(i, j) if not punct[x]]
+            i = bisect_right(ends, s)  # p.tokens_in(s, e), inline
+            j = max(i, bisect_left(starts, e))
+            words = widx[bisect_left(widx, i):bisect_left(widx, j)]
             u = _Unit(t, k, s, e, words, segmented=segmented)
-            if turn.segments and k < len(turn.segments):
+            if segmented and k < len(turn.segments):
                 meta = turn.segments[k].metadata
                 t0, t1 = meta.get("start_time"), meta.get("end_time")
                 if isinstance(t0, int | float) and isinstance(t1, int | float):
                     u.t0, u.t1 = float(t0), float(t1)
-            u.question = self._question_kind(p, u)
+            if words:
+                u.question = self._question_kind(p, u)
+                if matches or (tokens_may and len(words) <= self.max_ack_words):
+                    self._find_acks(p, u, matches, (i, j), tokens_may)
+                else:  # (what _find_acks finds where there is nothing to find)
+                    u.covered = [False] * len(words)
             out.append(u)
-        if not out:
-            return out
-        matches = self._ack.find(p)  # the whole turn's backchannel phrases, shared by its units
-        for u, tokens in zip(out, ranges):
-            if u.words:
-                self._find_acks(p, u, matches, tokens)
         if not segmented:
             out = self._split_leading_acks(p, out, matches)
         seen_content = False
@@ -397,20 +444,31 @@ class GroundingDetector(Detector):
                                 and all(u.covered))
         return out
 
-    def _find_acks(self, p: ParsedTurn, u: _Unit, matches: list[Match], tokens: tuple[int, int] | None = None) -> None:
+    def _find_acks(self, p: ParsedTurn, u: _Unit, matches: list[Match], tokens: tuple[int, int] | None = None,
+                   tokens_may: bool = True) -> None:
         """Set ``u.acks`` and ``u.covered``: the turn's backchannel phrase ``matches`` inside the
         unit and, in a unit of at most ``max_ack_words`` words, its token-pattern matches
-        (``tokens``: the unit's token range, where known)."""
-        u.acks = [m for m in matches if u.start <= m.start and m.end <= u.end] if matches else []
-        if len(u.words) <= self.max_ack_words:
-            i, j = p.tokens_in(u.start, u.end) if tokens is None else tokens
+        (``tokens``: the unit's token range, where known; ``tokens_may``: False where the turn
+        holds no pair of tokens a pattern can start with)."""
+        s, e = u.start, u.end
+        acks = [m for m in matches if s <= m.start and m.end <= e] if matches else []
+        if tokens_may and len(u.words) <= self.max_ack_words:
+            i, j = p.tokens_in(s, e) if tokens is None else tokens
             # a token pattern can only match where two tokens in a row are ones it can start with
             pairs = self._ack_tokens.token_pairs
-            if pairs is None or not pairs.isdisjoint(zip(p.lower[i:j], p.lower[i + 1:j])):
-                found = self._ack_tokens.find(p, u.start, u.end)
+            lower = p.lower
+            if pairs is None or not pairs.isdisjoint(zip(lower[i:j], lower[i + 1:j])):
+                found = self._token_acks(p, i, j, s, e)
                 if found:
-                    u.acks = sorted(u.acks + found, key=_position)
-        u.covered = _cover(p, u.words, u.acks) if u.acks else [False] * len(u.words)
+                    acks = sorted(acks + found, key=_position)
+        u.acks = acks
+        u.covered = _cover(p, u.words, acks) if acks else [False] * len(u.words)
+
+    def _token_acks(self, p: ParsedTurn, i: int, j: int, start: int, end: int) -> list[Match]:
+        """``self._ack_tokens.find(p, start, end)`` (tokens ``i`` to ``j``), by regular expression
+        where the patterns allow (see :class:`_TokenSeqs`)."""
+        found = self._ack_seqs.find(p, i, j) if self._ack_seqs is not None else None
+        return self._ack_tokens.find(p, start, end) if found is None else found
 
     def _split_leading_acks(self, p: ParsedTurn, us: list[_Unit], matches: list[Match]) -> list[_Unit]:
         """In unsegmented text, a backchannel cluster set off by punctuation is a unit of its own.
@@ -427,7 +485,7 @@ class GroundingDetector(Detector):
         for u in us:
             inu, covered = u.acks, u.covered
             n = len(u.words)
-            if all(covered) or not any(covered):
+            if not inu or all(covered) or not any(covered):
                 out.append(u)  # a backchannel unit as it stands ("oh, did you?"), or none at all
                 continue
             if _BOUNDARY.isdisjoint(words[u.words[0] + 1:u.words[-1]]):
@@ -541,8 +599,19 @@ class GroundingDetector(Detector):
             end -= 1
         qmark = text.find("?", max(u.start, end - 3), end) >= 0
         low = p.lower
+        # (self._lead, inline)
+        k, n = 0, len(w)
+        while k < n and low[w[k]] in _LEAD:
+            k += 1
+        if k < n - 1 and low[w[k]] == "you" and low[w[k + 1]] == "know":
+            k += 2
+        u.lead = k
+        if not qmark and (k >= n or low[w[k]] not in _QUESTION_START):
+            # without a "?", only a tag is left (the branches below need one of those words first)
+            if len(w) >= 3 and low[w[-2]] in _NEG and low[w[-3]] in _AUX and low[w[-1]] in _SUBJ:
+                return "tag"
+            return None
         full = self.mode == "full" and bool(p.pos)
-        k = u.lead = self._lead(p, w)
         # "and what…", "but who…": a conjunction up front marks a continuation, not a new question
         continued = k > 0 and any(low[x] in {"and", "but", "or", "because"} for x in w[:k])
         if k < len(w):
@@ -704,8 +773,10 @@ class GroundingDetector(Detector):
         if not opens and len(u.words) - u.covered.count(True) > self.max_repeat_words:
             return None
         low = p.lower
-        rest = [x for x, c in zip(u.words, u.covered) if not c]  # in_unit is u.acks
-        if not rest:
+        covered = u.covered  # in_unit is u.acks
+        if False not in covered:  # no word besides backchannels
+            if u.k != 0:
+                return None  # (a mimic opens the turn: the first test of the next lines, taken first)
             # a backchannel echoing the partner's backchannel ("Yeah." after "Yeah,"): a mimic
             mine = [low[x] for x in u.words if low[x] not in _LEAD or low[x] in {"yeah", "okay", "ok", "right"}]
             theirs = [r.lower[x] for x in prev_unit.words if r.lower[x] not in _LEAD or r.lower[x] in {"yeah", "okay", "ok", "right"}]
@@ -717,6 +788,13 @@ class GroundingDetector(Detector):
             attrs: dict[str, Any] = {"span": [r.starts[prev_unit.words[0]], r.end(prev_unit.words[-1])], "echo": "backchannel"}
             s, e = p.starts[rest[0]], p.end(rest[-1])
             return self.move(REPEAT, u.turn, s, e, cue=p.text[s:e], target=prev_unit.turn, attributes=attrs, score=0.4)
+        # Every candidate below starts with the first word besides backchannels, which _echoes
+        # needs to be found in the partner's turn: without it, there is no repeat.
+        x = u.words[covered.index(False)]
+        full = self.mode == "full" and bool(p.pos) and bool(q.pos)
+        if not (low[x] in q.lower or (full and (low[x] in q.lemmas or p.lemmas[x] in q.lower or p.lemmas[x] in q.lemmas))):
+            return None
+        rest = [x for x, c in zip(u.words, covered) if not c]
         candidates = [rest]
         # in unsegmented text the echo may open a longer sentence ("one four, on my way"), only
         # where the turn opens with it, after a short partner turn, and naming something
@@ -978,20 +1056,87 @@ def _boundary_after(p: ParsedTurn, x: int) -> bool:
 
 
 def _cover(p: ParsedTurn, words: Sequence[int], matches: Sequence[Match]) -> list[bool]:
-    """Which of ``words`` lie inside some match span."""
-    if not matches:
-        return [False] * len(words)
-    # Tokens do not overlap, so their starts and ends both ascend: the tokens inside a span are a range.
+    """Which of ``words`` (ascending token indexes) lie inside some match span."""
+    out = [False] * len(words)
+    # Tokens do not overlap, so their starts and ends both ascend: the tokens inside a span are a
+    # range, and so are the words among them.
     starts, ends = p.starts, p.ends
-    if len(matches) == 1:
-        i, j = bisect_left(starts, matches[0].start), bisect_right(ends, matches[0].end)
-        return [i <= x < j for x in words]
-    inside: set[int] = set()
     for m in matches:
-        inside.update(range(bisect_left(starts, m.start), bisect_right(ends, m.end)))
-    return [x in inside for x in words]
+        a = bisect_left(words, bisect_left(starts, m.start))
+        b = bisect_left(words, bisect_right(ends, m.end))
+        if a < b:
+            out[a:b] = [True] * (b - a)
+    return out
 
 
 def _position(m: Match) -> tuple[int, int]:
     """Sort key of matches: by start, longer first (as ``Matcher.find`` sorts)."""
     return m.start, -m.end
+
+
+class _TokenSeqs:
+    """Token-pattern entries made of lower-case words (``LOWER``, a word or ``IN`` words, each spec
+    once or optional), as regular expressions over a turn's lower-case tokens joined by "\\x01":
+    the matches :meth:`Matcher.find` gives for them, without a step in Python per token and spec.
+
+    An entry's expression, tried at each token, takes a token for each spec (a spec's words, then
+    the "\\x01" that ends a token), the optional ones greedily: the order in which ``Matcher.find``
+    tries them, backtracking, so the first match is the same. The tokens of the search are those
+    of the unit only (the joined string is cut there), as ``Matcher.find`` reads none after them.
+    """
+
+    def __init__(self, seqs: list[tuple[re.Pattern[str], Entry]]) -> None:
+        self.seqs = seqs
+        self._joined: tuple[ParsedTurn | None, str, list[int]] = (None, "", [])  # the last turn joined
+
+    @classmethod
+    def build(cls, entries: Sequence[Entry]) -> _TokenSeqs | None:
+        """The expressions of ``entries`` (all token entries), or None where one is not of that kind."""
+        seqs = []
+        for e in entries:
+            body = []
+            if e.match != "token" or not e.pattern:
+                return None
+            for k, spec in enumerate(e.pattern):
+                op = spec.get("OP")  # type: ignore[union-attr]
+                want = spec.get("LOWER")  # type: ignore[union-attr]
+                if set(spec) - {"LOWER", "OP"} or op not in (None, "?") or (k == 0 and op is not None):
+                    return None  # another key, a repeated or excluded spec, or an optional first one
+                if isinstance(want, str):
+                    words: Sequence[Any] = (want,)
+                elif isinstance(want, Mapping) and set(want) == {"IN"}:
+                    words = tuple(want["IN"])
+                else:
+                    return None
+                if not words or not all(isinstance(w, str) and w and "\x01" not in w for w in words):
+                    return None
+                alt = "(?:" + "|".join(map(re.escape, words)) + ")\x01"
+                body.append(alt if op is None else f"(?:{alt})?")
+            seqs.append((re.compile("\x01(?=(" + "".join(body) + "))"), e))
+        return cls(seqs)
+
+    def find(self, p: ParsedTurn, i: int, j: int) -> list[Match] | None:
+        """The matches among tokens ``i`` to ``j`` of ``p``, sorted as ``Matcher.find`` sorts them
+        (None where a token holds the separator)."""
+        cached = self._joined  # (read once: another thread may replace it)
+        if cached[0] is not p:
+            lower = p.lower
+            joined = "\x01" + "\x01".join(lower) + "\x01"
+            # where each token starts in the joined string (and, last, its length)
+            offs = list(map(add, accumulate(map(len, lower), initial=0), range(1, len(lower) + 2)))
+            if joined.count("\x01") != len(lower) + 1:
+                offs = []  # a token holds the separator: the matcher decides
+            cached = self._joined = (p, joined, offs)
+        _, joined, offs = cached
+        if not offs:
+            return None
+        out: list[Match] = []
+        starts, ends = p.starts, p.ends
+        for rx, e in self.seqs:  # entry by entry, token by token: the order Matcher.find ties them in
+            for m in rx.finditer(joined, offs[i] - 1, offs[j]):
+                x = bisect_left(offs, m.start() + 1)
+                out.append(Match(starts[x], ends[x + m.group(1).count("\x01") - 1], e))
+        if len(out) > 1:
+            out.sort(key=_position)
+        return out
+

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, chain, compress
+from operator import not_, or_
 from typing import Any
 
 from convmaint import _regex
@@ -43,6 +44,8 @@ _LEAD_OK = frozenset({"well", "um", "uh", "er", "hmm", "so", "but", "oh", "ah", 
 _WH = frozenset({"what", "which", "who", "whom", "whose", "where", "when", "why", "how"})
 _HEDGES = ("i think", "i guess", "i believe", "actually", "i'm pretty sure", "i'm sure", "if i remember right")
 _HEDGE_WORDS = frozenset({"think", "guess", "believe", "'m", "am"})
+# Any of _HEDGES in a text, in one search.
+_HEDGE_RE = re.compile("|".join(map(re.escape, _HEDGES)))
 _STOP_CHARS = frozenset(".?!;:…")
 _DASH_CHARS = frozenset("-—–")
 _QUOTES = frozenset('"“”«»')
@@ -344,7 +347,7 @@ class RepairDetector(Detector):
                     "*" in turn.text or cues["followup"] is None or turn.index in cues["followup"]):
                 m = self._followup_repair(turns[prev], turn, p)
             # (_left_open is _cross_turn_repair's first test, before the costlier look at the turns between)
-            if m is None and self.cross_turn and prev is not None and turn.index - prev <= 3 and len(p) and self._may_be_open(
+            if m is None and self.cross_turn and prev is not None and turn.index - prev <= 3 and len(p.words) and self._may_be_open(
                 turns[prev], parsed[prev]
             ) and self._left_open(turns[prev], parsed[prev]) and all(
                 len(_WORD_RE.findall(turns[k].text)) <= self.max_interjection and not turns[k].text.rstrip().endswith("?")
@@ -418,7 +421,7 @@ class RepairDetector(Detector):
         """A cheap necessary condition for :meth:`_left_open`: where the last token ends the text, the
         turn's last unit ends there too (a sentence or the whole text, trimmed), so the text's last
         character decides. (Segments may end anywhere: there the units decide.)"""
-        if pturn.segments or not len(pp):
+        if pturn.segments or not pp.words:
             return True
         text = pturn.text
         end = len(text.rstrip())
@@ -431,7 +434,7 @@ class RepairDetector(Detector):
         it hedges ("the 4th, I think") or puts a number or a time in place (see :meth:`_slot`), and
         the first unit is a bare fragment (:meth:`_bare_fragment`)."""
         low = turn.text.lower()
-        if not (any(h in low for h in _HEDGES) or _DIGIT_RE.search(turn.text) is not None
+        if not (_HEDGE_RE.search(low) is not None or _DIGIT_RE.search(turn.text) is not None
                 or not self._numtime.isdisjoint(p.lower) or (bool(p.pos) and "NUM" in p.pos)):
             return False
         if turn.segments:
@@ -451,8 +454,9 @@ class RepairDetector(Detector):
             return True
         # its words: the tokens of the sentence that are not punctuation (as ParsedTurn.punct has it,
         # here for these tokens only; the white-space tokens the trimming leaves out are punctuation)
-        pos, toks = p.pos, p.words
-        return self._bare_words(p, [k for k in range(end) if not ((pos and pos[k] in _PUNCT_POS) or _NO_WORD_RE.match(toks[k]))])
+        no_word = map(_NO_WORD_RE.match, p.words[:end])
+        punct = map(or_, map(_PUNCT_POS.__contains__, p.pos[:end]), map(bool, no_word)) if p.pos else no_word
+        return self._bare_words(p, list(compress(range(end), map(not_, punct))))
 
     # ------------------------------------------------------------------------- helpers across turns
 
@@ -564,7 +568,7 @@ class RepairDetector(Detector):
         for t in range(2, len(turns)):
             turn, p = turns[t], parsed[t]
             via = t - 1
-            if t in completions or turns[via].speaker == turn.speaker or not len(p):
+            if t in completions or turns[via].speaker == turn.speaker or not p.words:
                 continue
             if third_cues is not None and t not in third_cues:
                 continue
@@ -603,7 +607,7 @@ class RepairDetector(Detector):
         for t in range(1, len(turns)):
             turn, p = turns[t], parsed[t]
             prev, pp = turns[t - 1], parsed[t - 1]
-            if t in taken or prev.speaker == turn.speaker or not len(p) or not len(pp):
+            if t in taken or prev.speaker == turn.speaker or not p.words or not pp.words:  # (len(p), without a call)
                 continue
             # a move needs a strong correction frame, or (in the second pass) a correction marker or
             # a bare fragment that hedges or puts a number or a time in place
@@ -777,7 +781,7 @@ class RepairDetector(Detector):
 
     def _bare_words(self, p: ParsedTurn, words: list[int]) -> bool:
         """:meth:`_bare_fragment` for the unit's words (token indexes)."""
-        text = " ".join(p.lower[k] for k in words)
+        text = " ".join(map(p.lower.__getitem__, words))
         for hedge in _HEDGES:
             text = text.replace(hedge, " ")
         rest = text.split()
@@ -895,7 +899,7 @@ class RepairDetector(Detector):
     def _self_repairs(self, turn: Turn, p: ParsedTurn, after_question: bool = False, may: bool | None = None) -> list[Move]:
         """The self-repairs of a turn (``may``: :meth:`_may_self_repair`, if known)."""
         moves: list[Move] = []
-        if not len(p) or not (self._may_self_repair(turn, p) if may is None else may):
+        if not p.words or not (self._may_self_repair(turn, p) if may is None else may):
             return moves
         before: list[_Word] | tuple[int, int] = []  # the unit before: its words, or its span until they are needed
         code = _code_regions(turn.text)
@@ -966,11 +970,12 @@ class RepairDetector(Detector):
     def _turns_may_repair(self, pairs: list[tuple[Turn, ParsedTurn]]) -> list[bool]:
         """:meth:`_may_self_repair` for turns, its regular expressions run once over all their joined
         words, each turn's closed by a word of its own ("_\\x02<n>") that no phrase or repetition
-        goes across."""
+        goes across; but the costlier search for a phrase said twice in a row runs only over the
+        turns that the other tests leave open and that say a word twice."""
         out = [False] * len(pairs)
         cand: list[int] = []  # the turns for the joined-token tests
         for i, (turn, p) in enumerate(pairs):
-            if not len(p):
+            if not p.words:
                 continue
             text = turn.text
             if not self._text_edits or turn.segments or "-" in text or "–" in text or "\x02" in text:
@@ -1000,9 +1005,9 @@ class RepairDetector(Detector):
                 p = pairs[i][1]
                 if _HAS_WORD.search("".join(compress(p.words, map(_PUNCT_POS.__contains__, p.pos)))):
                     out[i] = True
-        for rx in (_ODD_CHAR_RE, self._filler_re, self._repeat_re):
-            # a token with a mark next to letters; a filled pause; a word or phrase said twice in a
-            # row ("I, I think", "how to how to")
+        for rx in (_ODD_CHAR_RE, self._filler_re):
+            # a token with a mark next to letters; a filled pause (a word or phrase said twice in a
+            # row, "I, I think", "how to how to", is looked for below, in the turns left)
             if rx is not None:
                 for m in rx.finditer(plain):
                     out[turn_at(m.start())] = True
@@ -1021,13 +1026,20 @@ class RepairDetector(Detector):
             if rx is not None:
                 for m in rx.finditer(plain):
                     k = bisect_left(ends, m.start())
+                    if out[cand[k]]:
+                        continue  # a turn decided already (not in rest) needs no editing terms
                     x = plain.count("\x01", starts[k], m.start())
                     into.setdefault(cand[k], set()).update(range(x, x + m.group(1).count("\x01") + 1))
+        repeat_re = self._repeat_re
         for k in rest:
             i = cand[k]
             region = plain[starts[k] + 1:ends[k]]
             said = region.split("\x01") if region else []
-            out[i] = self._words_may_repair(*pairs[i], said, edits.get(i, set()), explicit.get(i, set()))
+            # (a phrase said twice in a row says a word twice: only then is the turn's stretch searched,
+            # up to the "\x01" that ends its last word; a match cannot go across the turn's end word)
+            out[i] = self._words_may_repair(*pairs[i], said, edits.get(i, set()), explicit.get(i, set())) or (
+                repeat_re is not None and len(set(said)) < len(said)
+                and repeat_re.search(plain, starts[k], ends[k] + 1) is not None)
         return out
 
     def _words_may_repair(self, turn: Turn, p: ParsedTurn, said: list[str], edits: set[int], explicit: set[int]) -> bool:

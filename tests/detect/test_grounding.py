@@ -409,3 +409,30 @@ def test_cover_is_containment_in_some_match():
             ms = [Match(a, b, None) for a, b in chosen]
             want = [any(a <= p.starts[x] and p.end(x) <= b for a, b in chosen) for x in words]
             assert _cover(p, words, ms) == want, chosen
+
+
+def test_token_seqs_find_what_the_matcher_finds(lexicons):
+    from convmaint.detect.grounding import _TokenSeqs
+    from convmaint.lexicon import Entry, Matcher
+
+    det = GroundingDetector(lexicons=lexicons, mode="lite")
+    assert det._ack_seqs is not None
+    # optional specs taken greedily, entries tying on one span, matches cut at the unit's last token
+    tie = Entry(pattern=({"LOWER": {"IN": ["did", "do"]}}, {"LOWER": "you"}), label="y", match="token", lexicon="t")
+    entries = (*det._ack_tokens.entries, tie)
+    matcher, seqs = Matcher(entries), _TokenSeqs.build(entries)
+    assert seqs is not None
+    texts = [*_PREFILTER_TEXTS, "Did you? Did you really? did not you too", "oh do you, you do really, he thought so",
+             "you think so? they did too. did", "DID YOU NOW really"]
+    for text in texts:
+        p = _fast_parse(text)
+        for i in range(len(p.words)):
+            for j in range(i, len(p.words) + 1):
+                s, e = p.char_span(i, j) if j > i else (p.starts[i], p.starts[i])
+                if p.tokens_in(s, e) != (i, j):
+                    continue
+                assert seqs.find(p, i, j) == matcher.find(p, s, e), (text, i, j)
+    # patterns of another kind are left to the matcher
+    other = Entry(pattern=({"LOWER": "a", "OP": "?"}, {"LOWER": "b"}), label="x", match="token", lexicon="t")
+    assert _TokenSeqs.build([other]) is None
+    assert _TokenSeqs.build([Entry(pattern=({"POS": "PRON"},), label="x", match="token", lexicon="t")]) is None
