@@ -95,7 +95,7 @@ import networkx as nx
 
 from convmaint._version import __version__
 from convmaint.errors import ConfigError, ConvmaintError
-from convmaint.model import Conversation, Move, Role
+from convmaint.model import Conversation, FrozenDict, Move, Role
 
 __all__ = [
     "ANSWER_WINDOW",
@@ -213,8 +213,7 @@ def _build(conv: Conversation, moves: Sequence[Move] | None) -> _Builder:
             "n_self_repairs": sum(m.label == "repair.self" for m in ms),
         }))
     for i in range(len(conv.turns) - 1):
-        b.add(i, i + 1, "next", {"type": "next", "label": "", "detector": "", "cue": "", "distance": -1,
-                                 "inferred": False, "fallback": False, "score": 1.0, "n_moves": 0})
+        b.add(i, i + 1, "next", _NEXT)
 
     # Requests first: a completion's trouble source is its request's target.
     requests: dict[tuple[int, int], Move] = {}
@@ -258,6 +257,13 @@ def _build(conv: Conversation, moves: Sequence[Move] | None) -> _Builder:
         if reply is not None:
             b.link(reply, c, "answers", m, inferred=True)
     return b
+
+
+#: The attributes of a "next" edge. The builder gives all its next edges this one dict, which no
+#: rule changes (links are made between other turns or with other keys); networkx copies it into
+#: each edge's own dict in ``to_networkx``, and ``_link_json`` writes it from a fixed text.
+_NEXT: Mapping[str, Any] = FrozenDict({"type": "next", "label": "", "detector": "", "cue": "", "distance": -1,
+                                       "inferred": False, "fallback": False, "score": 1.0, "n_moves": 0})
 
 
 def _move_order(m: Move) -> tuple:
@@ -625,6 +631,10 @@ def _node_link(graph: Mapping[str, Any], nodes: Iterable[tuple[Any, dict[str, An
 _NODE_KEYS = ("index", "id", "speaker", "role", "words", "labels", "labels_str", "n_moves", "n_self_repairs")
 _EDGE_KEYS = ("type", "label", "detector", "cue", "distance", "inferred", "fallback", "score", "n_moves")
 _JSON_BOOL = {True: "true", False: "false"}
+#: A "next" edge as ``_link_json`` writes it, by source and target (``tests/test_graph.py`` checks
+#: it against the general template).
+_NEXT_JSON = ('{"cue":"","detector":"","distance":-1,"fallback":false,"inferred":false,"key":"next","label":"",'
+              '"n_moves":0,"score":1.0,"source":%d,"target":%d,"type":"next"}')
 
 
 def _node_json(n: Any, d: dict[str, Any]) -> str:
@@ -643,6 +653,8 @@ def _node_json(n: Any, d: dict[str, Any]) -> str:
 
 def _link_json(u: Any, v: Any, key: Any, d: dict[str, Any]) -> str:
     """One edge of :func:`node_link_json` (keys sorted, with source, target and key)."""
+    if d is _NEXT:
+        return _NEXT_JSON % (u, v)
     if type(u) is type(v) is int and type(key) is str and tuple(d) == _EDGE_KEYS:
         etype, label, detector, cue, distance, inferred, fallback, score, n_moves = d.values()
         if (type(etype) is type(label) is type(detector) is type(cue) is str and type(distance) is type(n_moves) is int

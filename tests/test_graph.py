@@ -456,3 +456,6 @@ def test_graph_row_is_flat_measures_and_json_of_move_graph():
     g = move_graph(c, moves)
     assert graph_row(c, moves) == (flat_measures(g), node_link_json(g))
     assert graph_row(c, []) == (flat_measures(move_graph(c, [])), node_link_json(move_graph(c, [])))
+    # the builder shares one dict among its "next" edges; each networkx edge has its own
+    g.edges[0, 1, "next"]["n_moves"] = 5
+    assert g.edges[1, 2, "next"]["n_moves"] == 0 and move_graph(c, moves).edges[0, 1, "next"]["n_moves"] == 0
