@@ -20,11 +20,18 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, IO
+from typing import IO, Any
 
 from convmaint._version import __version__
 from convmaint.errors import ConvmaintError, FormatError
-from convmaint.io.base import ReadContext, Reader, iter_lines, json_loads, parse_role
+from convmaint.io.base import (
+    ROLE_ALIASES,
+    ReadContext,
+    Reader,
+    iter_lines,
+    json_loads,
+    parse_role,
+)
 from convmaint.io.build import RawTurn, make_conversation
 from convmaint.io.registry import register_reader
 from convmaint.model import Conversation, Move, Segment, thaw
@@ -100,15 +107,21 @@ def conversation_from_dict(d: Any, ctx: ReadContext, *, path: Path, line: int | 
     conv_id = str(d["id"])
     raws = []
     for i, t in enumerate(d["turns"]):
-        rec = f"{conv_id}/turn {i}"
-        if not isinstance(t, Mapping) or "speaker" not in t or "text" not in t:
-            raise FormatError("each turn must be an object with 'speaker' and 'text'", path=path, line=line, record=rec)
+        if not (type(t) is dict or isinstance(t, Mapping)) or "speaker" not in t or "text" not in t:
+            raise FormatError("each turn must be an object with 'speaker' and 'text'", path=path, line=line,
+                              record=f"{conv_id}/turn {i}")
         try:
-            role = parse_role(t["role"], path=path, line=line, record=rec) if t.get("role") is not None else None
+            role = t.get("role")
+            if role is not None:
+                # (a role named exactly as an alias needs no normalising)
+                role = ROLE_ALIASES.get(role) if type(role) is str else None
+                if role is None:
+                    role = parse_role(t["role"], path=path, line=line, record=f"{conv_id}/turn {i}")
+            raw_segs = t.get("segments")
             segs = tuple(
                 Segment(id=str(s["id"]), start=int(s["start"]), end=int(s["end"]), metadata=s.get("metadata") or {})
-                for s in t.get("segments") or ()
-            )
+                for s in raw_segs
+            ) if raw_segs else ()
             ts = t.get("timestamp")
             raws.append(RawTurn(
                 speaker=str(t["speaker"]), text=t["text"], role=role,
@@ -120,7 +133,7 @@ def conversation_from_dict(d: Any, ctx: ReadContext, *, path: Path, line: int | 
         except ConvmaintError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise FormatError(f"bad turn: {exc}", path=path, line=line, record=rec) from None
+            raise FormatError(f"bad turn: {exc}", path=path, line=line, record=f"{conv_id}/turn {i}") from None
     try:
         gold = [move_from_dict(m, default_detector="gold:native") for m in d.get("gold") or ()]
         moves = [move_from_dict(m) for m in d.get("moves") or ()]
