@@ -55,7 +55,13 @@ _TOKEN_RE = _TOKEN_RES[True, True]  # the whole pattern
 #: that is not white space belongs to a token (the last branch takes any symbol), so the text is
 #: exactly the concatenation of (white space, token) pairs plus trailing white space, and
 #: ``findall``'s pairs give the offsets without a match object per token.
-_SPACED_RES = {key: re.compile(r"(\s*)(" + rx.pattern + ")", rx.flags) for key, rx in _TOKEN_RES.items()}
+#:
+#: They first try a word with white space (or the text's edge) on both sides, most of a text's
+#: words, which is one token whatever the branches after it say: none of them matches within word
+#: characters alone except the word branch, which takes all of them, and none looks past white
+#: space. That spares the other branches' attempts on such words (findall 20% faster; the tests
+#: check the tokens against the plain pattern).
+_SPACED_RES = {key: re.compile(r"(\s*)((?<!\S)\w+(?!\S)|" + rx.pattern + ")", rx.flags) for key, rx in _TOKEN_RES.items()}
 
 #: Tokens after which the next non-punctuation token starts a sentence (spaCy's sentencizer rule).
 _SENT_END = frozenset({".", "!", "?", "。", "！", "？"})
