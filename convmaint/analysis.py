@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,7 @@ class _ConvResult:
 
     corpus: str
     conv_id: str
-    turn_rows: list[dict[str, Any]]
+    turn_columns: dict[str, list[Any]]
     move_rows: list[dict[str, Any]]
     conv_row: dict[str, Any]
     graph_json: str
@@ -97,10 +98,10 @@ class _ConvResult:
 def process_conversation(conv: Conversation, moves: Sequence[Move]) -> _ConvResult:
     """Table rows, graph and measures of one detected conversation (runs in workers too)."""
     from convmaint.graph import graph_row
-    from convmaint.stats import _turn_counts, move_rows, turn_rows
+    from convmaint.stats import FAMILY_COLS, LABEL_COLS, move_rows, turn_columns
 
     corpus = str(conv.metadata.get("corpus", "") or "")
-    counts = _turn_counts(conv, moves)
+    columns = turn_columns(conv, moves)
     measures, graph_json = graph_row(conv, moves)
     roles = [t.role._value_ for t in conv.turns]  # (_value_: .value is a slow descriptor)
     conv_row = {
@@ -108,11 +109,10 @@ def process_conversation(conv: Conversation, moves: Sequence[Move]) -> _ConvResu
         "turns": len(conv.turns), "words": conv.n_words, "speakers": len(conv.speakers),
         "human_turns": roles.count("human"), "model_turns": roles.count("model"), "unknown_turns": roles.count("unknown"),
         "moves": len(moves),
-        # (every turn's counts have the same keys in the same order: sum them column by column)
-        **(dict(zip(counts[0], map(sum, zip(*[c.values() for c in counts])))) if counts else {}),
+        **({col: sum(columns[col]) for col in LABEL_COLS + FAMILY_COLS} if conv.turns else {}),
         **{f"graph_{k}": v for k, v in measures.items()},
     }
-    return _ConvResult(corpus, conv.id, turn_rows(conv, moves, counts), move_rows(conv, moves), conv_row,
+    return _ConvResult(corpus, conv.id, columns, move_rows(conv, moves), conv_row,
                        graph_json, len(moves))
 
 
@@ -150,6 +150,8 @@ class _PartWriter:
         if rows_per_part is not None:
             self.rows_per_part = rows_per_part
         self.buffer: list[dict[str, Any]] = []
+        self.chunks: list[dict[str, list[Any]]] = []  # rows added column by column (add_columns)
+        self.chunk_rows = 0
         self.parts: list[Path] = []
         self.schemas: list[pl.Schema] = []
         self.heights: list[int] = []
@@ -161,10 +163,33 @@ class _PartWriter:
         if len(self.buffer) >= self.rows_per_part:
             self.flush()
 
+    def add_columns(self, columns: dict[str, list[Any]]) -> None:
+        """Add rows given column by column (lists of one length), cheaper than a dict per row."""
+        n = len(next(iter(columns.values()), ()))
+        if n:
+            self.chunks.append(columns)
+            self.chunk_rows += n
+            if self.chunk_rows >= self.rows_per_part:
+                self.flush()
+
     def flush(self) -> None:
-        if not self.buffer:
-            return
-        df = _frame(self.buffer, self.schema)
+        import polars as pl
+
+        df = None
+        if self.chunks:
+            keys = tuple(self.chunks[0])
+            if not self.buffer and self.schema is None and all(tuple(c) == keys for c in self.chunks):
+                try:
+                    df = pl.DataFrame({k: list(chain.from_iterable(c[k] for c in self.chunks)) for k in keys})
+                except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+                    pass  # mixed types in a column: as rows, as _frame does
+            if df is None:
+                self.buffer.extend(dict(zip(c, row)) for c in self.chunks for row in zip(*c.values()))
+            self.chunks, self.chunk_rows = [], 0
+        if df is None:
+            if not self.buffer:
+                return
+            df = _frame(self.buffer, self.schema)
         p = self.folder / f"{self.name}-{len(self.parts):05d}.parquet"
         df.write_parquet(p)
         self.parts.append(p)
@@ -397,6 +422,7 @@ def analyze(
     import polars as pl
 
     from convmaint._version import __version__
+    from convmaint.detect.base import MODES
     from convmaint.io.loader import ErrorLog, load
     from convmaint.parallel import detect_stream
     from convmaint.stats import (
@@ -406,8 +432,6 @@ def analyze(
         summary,
         write_table,
     )
-
-    from convmaint.detect.base import MODES
 
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
@@ -441,7 +465,7 @@ def analyze(
         open_files.enter_context(streaming_gc())
         try:
             for res in stream:
-                turns_w.add(res.turn_rows)
+                turns_w.add_columns(res.turn_columns)
                 moves_w.add(res.move_rows)
                 convs_w.add([res.conv_row])
                 fh = graph_files.get(res.corpus)

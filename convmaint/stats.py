@@ -94,6 +94,19 @@ def turn_rows(conv: Conversation, moves: Sequence[Move], counts: list[dict[str, 
             for t, c in zip(conv.turns, counts if counts is not None else _turn_counts(conv, moves))]
 
 
+def turn_columns(conv: Conversation, moves: Sequence[Move]) -> dict[str, list[Any]]:
+    """:func:`turn_rows` column by column (``convmaint analyze`` writes them so: no dict per turn)."""
+    turns = conv.turns
+    n = len(turns)
+    counts = {col: [0] * n for col in LABEL_COLS + FAMILY_COLS}
+    for m in moves:
+        counts[f"n_{m.label}"][m.turn] += 1
+        counts[f"n_{m.family}"][m.turn] += 1
+    return {"corpus": [_corpus(conv)] * n, "conversation": [conv.id] * n, "turn": [t.index for t in turns],
+            "speaker": [t.speaker for t in turns], "role": [t.role._value_ for t in turns],
+            "words": [t.n_words for t in turns], "chars": [len(t.text) for t in turns], **counts}
+
+
 def turns_table(items: Iterable[tuple[Conversation, Sequence[Move]]]) -> pl.DataFrame:
     """One row per turn with its size and its move counts per label and family."""
     rows = [row for conv, moves in items for row in turn_rows(conv, moves)]

@@ -170,6 +170,21 @@ def test_part_writer_sorts_like_one_frame(tmp_path, monkeypatch, sort_bytes):
     assert not any((tmp_path / "parts").iterdir())
 
 
+def test_part_writer_columns_write_what_rows_write(tmp_path):
+    """Rows added column by column give the same parts as the same rows added as dicts, also where
+    a column's type differs between conversations (a null throughout one, text in another)."""
+    rows = [_rows(conv, 1 + k % 4, target=None if k < 4 else k) for k, conv in enumerate("qbxbamczkb")]
+    rows[7][0]["tag"] = 5  # an int among the strings: the columns fall back to polars' row inference
+    by_rows = analysis._PartWriter(tmp_path / "r", "t", rows_per_part=6)
+    by_cols = analysis._PartWriter(tmp_path / "c", "t", rows_per_part=6)
+    for rs in rows + [[]]:
+        by_rows.add(rs)
+        by_cols.add_columns({k: [r[k] for r in rs] for k in (rs[0] if rs else rows[0][0])})
+    a, b = by_rows.collect(), by_cols.collect()
+    assert by_rows.heights == by_cols.heights and [str(s) for s in by_rows.schemas] == [str(s) for s in by_cols.schemas]
+    assert a.schema == b.schema and a.equals(b)
+
+
 def test_part_writer_empty(tmp_path):
     w = analysis._PartWriter(tmp_path / "parts", "t")
     _, agg = w.write_sorted(["corpus", "conversation"], tmp_path / "t", ("parquet", "csv"),

@@ -11,7 +11,7 @@ import pytest
 from convmaint.model import Conversation, Move, Role, Turn
 from convmaint.stats import (
     bootstrap_ratio_ci, compare, conversation_role_table, holm, moves_table, permutation_test, rates, summary,
-    tables, to_latex, to_markdown, turns_table, write_table,
+    tables, to_latex, to_markdown, turn_columns, turn_rows, turns_table, write_table,
 )
 
 
@@ -38,6 +38,13 @@ def test_tables_shapes_and_counts():
     assert cr.height == 4
     row = cr.filter((pl.col("conversation") == "c1") & (pl.col("role") == "human"))
     assert row["turns"][0] == 2 and row["words"][0] == 5 and row["n_clarification"][0] == 1
+
+
+def test_turn_columns_are_turn_rows_column_by_column():
+    for conv, moves in _items() + [(_conv("e", "chat", [], []), [])]:
+        cols = turn_columns(conv, moves)
+        assert [dict(zip(cols, row)) for row in zip(*cols.values())] == turn_rows(conv, moves)
+        assert list(cols) == list(turn_rows(_items()[0][0], [])[0])
 
 
 def test_conversation_role_table_from_lazyframe():
