@@ -260,21 +260,21 @@ class _PartWriter:
         try:
             empty = pl.LazyFrame(schema=empty_schema or self.schema or {})
             rows = max(1, _SORT_BYTES * sum(self.heights) // max(1, self.nbytes))
+            # the table as sorted ranges of rows, in order, and all of it
             if not self.parts:
-                ranges = []
+                ranges, src = [], empty
             elif sum(self.heights) <= rows:
                 # The whole table is one sort's worth: sorted in memory, with no run file written
                 # and read back.
-                ranges = [pl.scan_parquet(self.parts, schema=self._schema(), missing_columns="insert")
-                          .sort(by, maintain_order=True).collect(engine="streaming").lazy()]
+                src = (pl.scan_parquet(self.parts, schema=self._schema(), missing_columns="insert")
+                       .sort(by, maintain_order=True).collect(engine="streaming").lazy())
+                ranges = [src]
             else:
                 runs = self._sorted_runs(by, self._schema(), rows, temp)
                 # One run is already the whole table, sorted.
                 sorted_files = runs if len(runs) == 1 else self._sorted_ranges(runs, by, rows, temp)
                 ranges = [pl.scan_parquet(f) for f in sorted_files]
                 src = pl.scan_parquet(sorted_files)
-            if len(ranges) < 2:
-                src = ranges[0] if ranges else empty
             aggregated = None
             if per_range is not None:
                 aggregated = pl.concat([per_range(r) for r in ranges] or [per_range(empty)])

@@ -77,25 +77,9 @@ def moves_table(items: Iterable[tuple[Conversation, Sequence[Move]]]) -> pl.Data
     return pl.DataFrame(rows, schema=MOVE_SCHEMA, orient="row") if rows else pl.DataFrame(schema=MOVE_SCHEMA)
 
 
-def _turn_counts(conv: Conversation, moves: Sequence[Move]) -> list[dict[str, int]]:
-    counts = [dict.fromkeys(LABEL_COLS + FAMILY_COLS, 0) for _ in conv.turns]
-    for m in moves:
-        c = counts[m.turn]
-        c[f"n_{m.label}"] += 1
-        c[f"n_{m.family}"] += 1
-    return counts
-
-
-def turn_rows(conv: Conversation, moves: Sequence[Move], counts: list[dict[str, int]] | None = None) -> list[dict[str, Any]]:
-    """The ``turns`` table rows of one conversation (``counts`` from :func:`_turn_counts` if at hand)."""
-    corpus = _corpus(conv)
-    return [{"corpus": corpus, "conversation": conv.id, "turn": t.index, "speaker": t.speaker, "role": t.role._value_,
-             "words": t.n_words, "chars": len(t.text), **c}
-            for t, c in zip(conv.turns, counts if counts is not None else _turn_counts(conv, moves))]
-
-
 def turn_columns(conv: Conversation, moves: Sequence[Move]) -> dict[str, list[Any]]:
-    """:func:`turn_rows` column by column (``convmaint analyze`` writes them so: no dict per turn)."""
+    """The ``turns`` table rows of one conversation, column by column (``convmaint analyze``
+    writes them so: no dict per turn)."""
     turns = conv.turns
     n = len(turns)
     counts = {col: [0] * n for col in LABEL_COLS + FAMILY_COLS}
@@ -105,6 +89,12 @@ def turn_columns(conv: Conversation, moves: Sequence[Move]) -> dict[str, list[An
     return {"corpus": [_corpus(conv)] * n, "conversation": [conv.id] * n, "turn": [t.index for t in turns],
             "speaker": [t.speaker for t in turns], "role": [t.role._value_ for t in turns],
             "words": [t.n_words for t in turns], "chars": [len(t.text) for t in turns], **counts}
+
+
+def turn_rows(conv: Conversation, moves: Sequence[Move]) -> list[dict[str, Any]]:
+    """The ``turns`` table rows of one conversation."""
+    cols = turn_columns(conv, moves)
+    return [dict(zip(cols, row)) for row in zip(*cols.values())]
 
 
 def turns_table(items: Iterable[tuple[Conversation, Sequence[Move]]]) -> pl.DataFrame:

@@ -40,11 +40,18 @@ def test_tables_shapes_and_counts():
     assert row["turns"][0] == 2 and row["words"][0] == 5 and row["n_clarification"][0] == 1
 
 
-def test_turn_columns_are_turn_rows_column_by_column():
-    for conv, moves in _items() + [(_conv("e", "chat", [], []), [])]:
-        cols = turn_columns(conv, moves)
-        assert [dict(zip(cols, row)) for row in zip(*cols.values())] == turn_rows(conv, moves)
-        assert list(cols) == list(turn_rows(_items()[0][0], [])[0])
+def test_turn_columns_and_rows():
+    (c1, moves1), _ = _items()
+    cols = turn_columns(c1, moves1)
+    assert list(cols)[:7] == ["corpus", "conversation", "turn", "speaker", "role", "words", "chars"]
+    assert cols["turn"] == [0, 1, 2, 3] and cols["role"] == ["human", "model", "human", "model"]
+    assert cols["words"] == [2, 6, 3, 1] and cols["chars"] == [9, 25, 9, 5]
+    assert cols["n_clarification.request"] == [1, 0, 0, 0] and cols["n_clarification"] == [1, 0, 0, 0]
+    assert cols["n_grounding.acknowledgement"] == [0, 0, 1, 0] and cols["n_grounding"] == [0, 0, 1, 0]
+    assert sum(map(sum, (cols[k] for k in cols if k.startswith("n_")))) == 4
+    rows = turn_rows(c1, moves1)
+    assert len(rows) == 4 and rows[2] == {k: v[2] for k, v in cols.items()}
+    assert turn_columns(_conv("e", "chat", [], []), [])["turn"] == [] and turn_rows(_conv("e", "chat", [], []), []) == []
 
 
 def test_conversation_role_table_from_lazyframe():
